@@ -1,0 +1,163 @@
+//! Profiles: which checks run, at which severity and thresholds, and the pass mark.
+//!
+//! ```toml
+//! name = "production"
+//! title = "Production management server"
+//! description = "..."
+//! default = true          # used when --profile is not given
+//! pass_mark = 80          # default for --min-score
+//! fail_on = "high"        # default for --fail-on
+//!
+//! [select]                # empty lists select everything
+//! duties = []
+//! tags = []
+//! ids = []
+//! exclude_ids = []
+//! exclude_tags = ["dev-only"]
+//!
+//! [severity]              # by check id, or by "tag:NAME"
+//! "CS-HTTP-001" = "critical"
+//!
+//! [params."CS-TLS-010"]   # threshold overrides
+//! min_days = 30
+//! ```
+
+use super::{line_of, CatalogError, Check, Severity, DUTIES};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    #[serde(default)]
+    pub duties: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub ids: Vec<String>,
+    #[serde(default)]
+    pub exclude_ids: Vec<String>,
+    #[serde(default)]
+    pub exclude_tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default)]
+    pub pass_mark: f64,
+    #[serde(default = "default_fail_on")]
+    pub fail_on: Severity,
+    #[serde(default)]
+    pub select: Selection,
+    #[serde(default)]
+    pub severity: BTreeMap<String, Severity>,
+    #[serde(default)]
+    pub params: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    #[serde(skip_deserializing, default)]
+    pub location: String,
+}
+
+fn default_fail_on() -> Severity {
+    Severity::High
+}
+
+impl Profile {
+    pub(super) fn parse(
+        file: &str,
+        text: &str,
+        ids: &BTreeSet<&str>,
+    ) -> Result<Profile, CatalogError> {
+        let err = |line: usize, message: String| CatalogError {
+            file: file.to_string(),
+            line,
+            message,
+        };
+        let mut p: Profile = toml::from_str(text).map_err(|e| {
+            err(
+                e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
+                e.message().trim().to_string(),
+            )
+        })?;
+        p.location = file.to_string();
+        // Locate a key in the text for error messages (best effort).
+        let line_for = |needle: &str| text.find(needle).map(|off| line_of(text, off)).unwrap_or(0);
+        if !(0.0..=100.0).contains(&p.pass_mark) {
+            return Err(err(
+                line_for("pass_mark"),
+                "field `pass_mark`: must be between 0 and 100".into(),
+            ));
+        }
+        for d in &p.select.duties {
+            if !DUTIES.iter().any(|(x, _)| x == d) {
+                return Err(err(
+                    line_for(d),
+                    format!("field `select.duties`: unknown duty {d:?}"),
+                ));
+            }
+        }
+        let unknown_id = |field: &str, id: &str| {
+            err(
+                line_for(id),
+                format!("field `{field}`: no check with id {id:?} in the catalog"),
+            )
+        };
+        for id in p.select.ids.iter().chain(&p.select.exclude_ids) {
+            if !ids.contains(id.as_str()) {
+                return Err(unknown_id("select.ids", id));
+            }
+        }
+        for key in p.severity.keys() {
+            if !key.starts_with("tag:") && !ids.contains(key.as_str()) {
+                return Err(unknown_id("severity", key));
+            }
+        }
+        for key in p.params.keys() {
+            if !ids.contains(key.as_str()) {
+                return Err(unknown_id("params", key));
+            }
+        }
+        Ok(p)
+    }
+
+    /// Whether this profile runs the check.
+    pub fn selects(&self, c: &Check) -> bool {
+        let s = &self.select;
+        if s.exclude_ids.contains(&c.id) || c.tags.iter().any(|t| s.exclude_tags.contains(t)) {
+            return false;
+        }
+        if s.duties.is_empty() && s.tags.is_empty() && s.ids.is_empty() {
+            return true;
+        }
+        s.duties.contains(&c.duty)
+            || c.tags.iter().any(|t| s.tags.contains(t))
+            || s.ids.contains(&c.id)
+    }
+
+    /// The check's severity under this profile: an id entry wins over a tag entry.
+    pub fn severity_of(&self, c: &Check) -> Severity {
+        if let Some(s) = self.severity.get(&c.id) {
+            return *s;
+        }
+        let mut best: Option<Severity> = None;
+        for t in &c.tags {
+            if let Some(s) = self.severity.get(&format!("tag:{t}")) {
+                best = Some(best.map_or(*s, |b| b.max(*s)));
+            }
+        }
+        best.unwrap_or(c.severity)
+    }
+
+    /// The value of a check parameter under this profile.
+    pub fn param<'a>(&'a self, c: &'a Check, name: &str) -> Option<&'a toml::Value> {
+        self.params
+            .get(&c.id)
+            .and_then(|m| m.get(name))
+            .or_else(|| c.params.get(name))
+    }
+}

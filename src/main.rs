@@ -1,0 +1,475 @@
+//! The command line: clap arguments -> library calls -> exit code.
+//!
+//! Exit codes: 0 = nothing at or above `--fail-on` and score ≥ `--min-score`;
+//! 1 = findings; 2 = usage or catalog error; 3 = the audit could not run.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use stackposture::catalog::{Catalog, CatalogSource, Profile, Severity};
+use stackposture::collect::{self, CollectOptions};
+use stackposture::facts::Facts;
+use stackposture::report::{self, table::TableOptions, Format};
+use stackposture::EvalOptions;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_OK: u8 = 0;
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_CANNOT_RUN: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "stackposture",
+    version,
+    about = "Security-posture auditor for Apache CloudStack management servers",
+    long_about = "Reads how a CloudStack deployment is really configured (files, database \
+settings, TLS endpoints, host state) and scores it against the operator's duties in \
+CloudStack's security model.\n\nExit codes: 0 compliant, 1 findings at or above --fail-on \
+or score below --min-score, 2 usage or catalog error, 3 the audit could not run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Collect facts and evaluate them (the usual command).
+    Audit {
+        #[command(flatten)]
+        collect: CollectArgs,
+        #[command(flatten)]
+        eval: EvalArgs,
+    },
+    /// Collect facts only and write them as JSON (evaluate them later, anywhere).
+    Collect {
+        #[command(flatten)]
+        collect: CollectArgs,
+        /// Write the facts here (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Evaluate a facts file written by `collect`.
+    Evaluate {
+        /// The facts file (JSON).
+        facts: PathBuf,
+        #[command(flatten)]
+        eval: EvalArgs,
+    },
+    /// List or show the checks of the catalog.
+    Checks {
+        #[command(subcommand)]
+        cmd: ChecksCmd,
+        #[command(flatten)]
+        catalog: CatalogArgs,
+    },
+    /// List or show the profiles.
+    Profiles {
+        #[command(subcommand)]
+        cmd: ProfilesCmd,
+        #[command(flatten)]
+        catalog: CatalogArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChecksCmd {
+    /// List the checks (of a profile, with --profile).
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        /// Only the checks this profile selects.
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Show one check as it is in the catalog.
+    Show { id: String },
+}
+
+#[derive(Subcommand)]
+enum ProfilesCmd {
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    Show {
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Clone)]
+struct CatalogArgs {
+    /// Extra catalog directory (checks/*.toml, profiles/*.toml); its checks add to or
+    /// replace (same id) the embedded ones. May be repeated.
+    #[arg(long = "catalog", value_name = "DIR", global = true)]
+    dirs: Vec<PathBuf>,
+    /// Do not load the embedded catalog (use only --catalog directories).
+    #[arg(long, global = true)]
+    no_builtin_catalog: bool,
+}
+
+#[derive(Args)]
+struct CollectArgs {
+    /// Audit a mounted or rendered filesystem: every host path is resolved under DIR.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Host name to record in the facts and report.
+    #[arg(long)]
+    host: Option<String>,
+    /// Record the collection time in the facts.
+    #[arg(long)]
+    timestamp: bool,
+    /// File with a key for keyed fingerprints of secrets (HMAC-SHA256), so that reports
+    /// from several hosts can show which share a secret without revealing it.
+    #[arg(long, value_name = "FILE")]
+    fingerprint_key_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Profile to evaluate under (default: the catalog's default profile).
+    #[arg(long)]
+    profile: Option<String>,
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+    /// Write the report here instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Exit 1 when a check at or above this severity fails (default: the profile's).
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<SeverityArg>,
+    /// Exit 1 when the overall score is below N (0-100; default: the profile's pass mark).
+    #[arg(long, value_name = "N")]
+    min_score: Option<f64>,
+    /// Reference date for certificate expiry (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+    /// Colour in the table: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    /// Hide passing checks in the table.
+    #[arg(long)]
+    only_findings: bool,
+    #[command(flatten)]
+    catalog: CatalogArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Info => Severity::Info,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// A failure with the exit code it maps to.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: EXIT_USAGE,
+        message: message.into(),
+    }
+}
+
+fn cannot_run(message: impl Into<String>) -> Failure {
+    Failure {
+        code: EXIT_CANNOT_RUN,
+        message: message.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("stackposture: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn load_catalog(args: &CatalogArgs) -> Result<Catalog, Failure> {
+    Catalog::load(&CatalogSource {
+        dirs: args.dirs.clone(),
+        no_builtin: args.no_builtin_catalog,
+    })
+    .map_err(|e| usage(format!("catalog error: {e}")))
+}
+
+fn pick_profile<'a>(cat: &'a Catalog, name: Option<&str>) -> Result<&'a Profile, Failure> {
+    match name {
+        Some(n) => cat.profile(n).ok_or_else(|| {
+            let names: Vec<&str> = cat.profiles.iter().map(|p| p.name.as_str()).collect();
+            usage(format!(
+                "no profile {n:?} (available: {})",
+                names.join(", ")
+            ))
+        }),
+        None => cat
+            .default_profile()
+            .or_else(|| cat.profiles.first())
+            .ok_or_else(|| usage("the catalog has no profile")),
+    }
+}
+
+/// Writes to a file or stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), Failure> {
+    match output {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| cannot_run(format!("cannot write {}: {e}", p.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(cannot_run(format!("cannot write output: {e}"))),
+            }
+        }
+    }
+}
+
+fn collect_opts(a: &CollectArgs) -> Result<CollectOptions, Failure> {
+    if !a.root.is_dir() {
+        return Err(cannot_run(format!(
+            "--root {}: not a directory",
+            a.root.display()
+        )));
+    }
+    let fingerprint_key = match &a.fingerprint_key_file {
+        Some(p) => {
+            let k = std::fs::read(p).map_err(|e| {
+                cannot_run(format!(
+                    "cannot read fingerprint key {}: {}",
+                    p.display(),
+                    e.kind()
+                ))
+            })?;
+            if k.len() < 16 {
+                return Err(usage("the fingerprint key must be at least 16 bytes"));
+            }
+            Some(k)
+        }
+        None => None,
+    };
+    Ok(CollectOptions {
+        root: a.root.clone(),
+        host: a.host.clone(),
+        timestamp: a.timestamp,
+        fingerprint_key,
+    })
+}
+
+fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
+    let cat = load_catalog(&e.catalog)?;
+    let profile = pick_profile(&cat, e.profile.as_deref())?;
+    if let Some(m) = e.min_score {
+        if !(0.0..=100.0).contains(&m) {
+            return Err(usage("--min-score must be between 0 and 100"));
+        }
+    }
+    let as_of = match &e.as_of {
+        Some(s) => Some(stackposture::evaluate::parse_rfc3339(s).ok_or_else(|| {
+            usage(format!(
+                "--as-of {s:?}: not a date (YYYY-MM-DD or RFC 3339)"
+            ))
+        })?),
+        None => None,
+    };
+    let report = stackposture::build_report(
+        &cat,
+        profile,
+        facts,
+        &EvalOptions {
+            fail_on: e.fail_on.map(Severity::from),
+            min_score: e.min_score,
+            as_of,
+        },
+    );
+    let tty = e.output.is_none() && std::io::stdout().is_terminal();
+    let color = match e.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let topts = TableOptions {
+        color,
+        width: if tty { None } else { Some(120) },
+        show_passed: !e.only_findings,
+    };
+    let format = match e.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+    };
+    emit(&report::render(&report, format, &topts), e.output.as_ref())?;
+    Ok(if report.verdict.exit_code == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Audit { collect, eval } => {
+            // Validate the catalog before touching the host.
+            load_catalog(&eval.catalog)?;
+            let opts = collect_opts(&collect)?;
+            let collected = collect::collect(&opts);
+            evaluate_and_emit(&collected.facts, &eval)
+        }
+        Command::Collect { collect, output } => {
+            let opts = collect_opts(&collect)?;
+            let collected = collect::collect(&opts);
+            emit(&collected.facts.to_json(), output.as_ref())?;
+            Ok(EXIT_OK)
+        }
+        Command::Evaluate { facts, eval } => {
+            let text = std::fs::read_to_string(&facts)
+                .map_err(|e| cannot_run(format!("cannot read {}: {e}", facts.display())))?;
+            let f = Facts::from_json(&text)
+                .map_err(|e| cannot_run(format!("{}: {e}", facts.display())))?;
+            evaluate_and_emit(&f, &eval)
+        }
+        Command::Checks { cmd, catalog } => {
+            let cat = load_catalog(&catalog)?;
+            match cmd {
+                ChecksCmd::List { format, profile } => {
+                    let prof = match profile {
+                        Some(p) => Some(pick_profile(&cat, Some(&p))?),
+                        None => None,
+                    };
+                    let checks: Vec<_> = cat
+                        .checks
+                        .iter()
+                        .filter(|c| prof.is_none_or(|p| p.selects(c)))
+                        .collect();
+                    let text = match format {
+                        ListFormat::Json => {
+                            serde_json::to_string_pretty(&checks).expect("serialise") + "\n"
+                        }
+                        ListFormat::Table => {
+                            let mut t = comfy_table::Table::new();
+                            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+                                .force_no_tty()
+                                .set_header(vec!["Check", "Severity", "Duty", "Title"]);
+                            for c in &checks {
+                                let sev = prof.map_or(c.severity, |p| p.severity_of(c));
+                                t.add_row(vec![
+                                    c.id.as_str(),
+                                    sev.as_str(),
+                                    c.duty.as_str(),
+                                    c.title.as_str(),
+                                ]);
+                            }
+                            format!("{t}\n{} checks\n", checks.len())
+                        }
+                    };
+                    emit(&text, None)?;
+                }
+                ChecksCmd::Show { id } => {
+                    let c = cat
+                        .check(&id)
+                        .ok_or_else(|| usage(format!("no check {id:?}")))?;
+                    let text = toml::to_string_pretty(c)
+                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?;
+                    emit(&format!("# {}\n{text}", c.location), None)?;
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Profiles { cmd, catalog } => {
+            let cat = load_catalog(&catalog)?;
+            match cmd {
+                ProfilesCmd::List { format } => {
+                    let text = match format {
+                        ListFormat::Json => {
+                            serde_json::to_string_pretty(&cat.profiles).expect("serialise") + "\n"
+                        }
+                        ListFormat::Table => {
+                            let mut t = comfy_table::Table::new();
+                            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+                                .force_no_tty()
+                                .set_header(vec![
+                                    "Profile",
+                                    "Checks",
+                                    "Pass mark",
+                                    "Fail on",
+                                    "Title",
+                                ]);
+                            for p in &cat.profiles {
+                                let n = cat.checks.iter().filter(|c| p.selects(c)).count();
+                                let name = if p.default {
+                                    format!("{} (default)", p.name)
+                                } else {
+                                    p.name.clone()
+                                };
+                                t.add_row(vec![
+                                    name,
+                                    n.to_string(),
+                                    p.pass_mark.to_string(),
+                                    p.fail_on.to_string(),
+                                    p.title.clone(),
+                                ]);
+                            }
+                            format!("{t}\n")
+                        }
+                    };
+                    emit(&text, None)?;
+                }
+                ProfilesCmd::Show { name } => {
+                    let p = pick_profile(&cat, Some(&name))?;
+                    let n = cat.checks.iter().filter(|c| p.selects(c)).count();
+                    let text = toml::to_string_pretty(p)
+                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?;
+                    emit(&format!("# {} ({n} checks)\n{text}", p.location), None)?;
+                }
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}

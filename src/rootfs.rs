@@ -1,0 +1,186 @@
+//! Host paths resolved under an audit root (`--root`), read without following links
+//! blindly and without ever opening a FIFO or a device.
+//!
+//! Symbolic links are resolved *inside* the root, as a chroot would: an absolute target
+//! `/etc/x` means `<root>/etc/x`, and `..` never climbs above the root. Resolution gives
+//! up after 40 links (loops).
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
+
+/// Upper bound on what any collector reads of one file.
+pub const DEFAULT_READ_CAP: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct RootFs {
+    root: PathBuf,
+}
+
+/// Why a file could not be read, mapped onto fact reasons by the callers.
+#[derive(Debug)]
+pub enum ReadError {
+    NotFound,
+    PermissionDenied,
+    NotRegular(&'static str),
+    TooManyLinks,
+    TooLarge(u64),
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::NotFound => f.write_str("does not exist"),
+            ReadError::PermissionDenied => f.write_str("permission denied"),
+            ReadError::NotRegular(k) => write!(f, "is a {k}, not a regular file (not opened)"),
+            ReadError::TooManyLinks => f.write_str("too many levels of symbolic links"),
+            ReadError::TooLarge(n) => write!(f, "is larger than the read cap ({n} bytes)"),
+            ReadError::Io(e) => write!(f, "{}", e.kind()),
+        }
+    }
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::NotFound => ReadError::NotFound,
+            io::ErrorKind::PermissionDenied => ReadError::PermissionDenied,
+            _ if e.raw_os_error() == Some(libc::ELOOP) => ReadError::TooManyLinks,
+            _ if e.raw_os_error() == Some(libc::ENOTDIR) => ReadError::NotFound,
+            _ => ReadError::Io(e),
+        }
+    }
+}
+
+impl ReadError {
+    pub fn reason(&self) -> crate::facts::MissingReason {
+        use crate::facts::MissingReason as R;
+        match self {
+            ReadError::NotFound => R::Absent,
+            ReadError::PermissionDenied => R::PermissionDenied,
+            ReadError::NotRegular(_) | ReadError::TooLarge(_) => R::Unsupported,
+            ReadError::TooManyLinks | ReadError::Io(_) => R::Error,
+        }
+    }
+}
+
+pub fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_file() {
+        "file"
+    } else if ft.is_dir() {
+        "directory"
+    } else if ft.is_symlink() {
+        "symlink"
+    } else if ft.is_fifo() {
+        "fifo"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block_device"
+    } else if ft.is_char_device() {
+        "char_device"
+    } else {
+        "unknown"
+    }
+}
+
+impl RootFs {
+    pub fn new(root: impl Into<PathBuf>) -> RootFs {
+        RootFs { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The host path without resolving links: `<root>/<abs>`.
+    pub fn lexical(&self, abs: &str) -> PathBuf {
+        self.root.join(abs.trim_start_matches('/'))
+    }
+
+    /// Resolves `abs` (a path on the audited host) to a real path under the root,
+    /// following symbolic links inside the root. The last component is resolved too
+    /// unless `follow_last` is false.
+    pub fn resolve(&self, abs: &str, follow_last: bool) -> Result<PathBuf, ReadError> {
+        let mut pending: Vec<OsString> = Path::new(abs)
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some(OsString::from("..")),
+                _ => None,
+            })
+            .rev()
+            .collect();
+        let mut cur: Vec<OsString> = Vec::new();
+        let mut links = 0;
+        while let Some(name) = pending.pop() {
+            if name == ".." {
+                cur.pop();
+                continue;
+            }
+            let is_last = pending.is_empty();
+            let mut candidate = self.root.clone();
+            candidate.extend(cur.iter());
+            candidate.push(&name);
+            match std::fs::symlink_metadata(&candidate) {
+                Ok(md) if md.file_type().is_symlink() && (follow_last || !is_last) => {
+                    links += 1;
+                    if links > 40 {
+                        return Err(ReadError::TooManyLinks);
+                    }
+                    let target = std::fs::read_link(&candidate)?;
+                    if target.is_absolute() {
+                        cur.clear();
+                    }
+                    for c in target.components().rev() {
+                        match c {
+                            Component::Normal(n) => pending.push(n.to_os_string()),
+                            Component::ParentDir => pending.push(OsString::from("..")),
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(_) => cur.push(name),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // Keep walking lexically: the caller's lstat reports the absence.
+                    cur.push(name);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut out = self.root.clone();
+        out.extend(cur.iter());
+        Ok(out)
+    }
+
+    /// Reads a regular file (links resolved inside the root), at most `cap` bytes.
+    /// Refuses FIFOs, sockets and devices without opening them.
+    pub fn read_capped(&self, abs: &str, cap: u64) -> Result<Vec<u8>, ReadError> {
+        let path = self.resolve(abs, true)?;
+        let md = std::fs::symlink_metadata(&path)?;
+        if !md.file_type().is_file() {
+            return Err(ReadError::NotRegular(file_kind(&md.file_type())));
+        }
+        if md.len() > cap {
+            return Err(ReadError::TooLarge(cap));
+        }
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&path)?;
+        // Re-check on the open handle: the path could have been swapped meanwhile.
+        let md2 = f.metadata()?;
+        if !md2.file_type().is_file() {
+            return Err(ReadError::NotRegular(file_kind(&md2.file_type())));
+        }
+        let mut buf = Vec::new();
+        File::take(f, cap + 1).read_to_end(&mut buf)?;
+        if buf.len() as u64 > cap {
+            return Err(ReadError::TooLarge(cap));
+        }
+        Ok(buf)
+    }
+}
