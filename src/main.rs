@@ -356,8 +356,8 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
 fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Audit { collect, eval } => {
-            // Validate the catalog before touching the host.
-            load_catalog(&eval.catalog)?;
+            // Validate the catalog and profile before touching the host.
+            pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
             let opts = collect_opts(&collect)?;
             let collected = collect::collect(&opts);
             evaluate_and_emit(&collected.facts, &eval)
@@ -369,6 +369,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(EXIT_OK)
         }
         Command::Evaluate { facts, eval } => {
+            pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
             let text = std::fs::read_to_string(&facts)
                 .map_err(|e| cannot_run(format!("cannot read {}: {e}", facts.display())))?;
             let f = Facts::from_json(&text)

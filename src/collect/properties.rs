@@ -37,7 +37,12 @@ impl std::fmt::Display for ParseError {
 /// Parses bytes the way `Properties.load(InputStream)` does (ISO-8859-1).
 pub fn parse(bytes: &[u8]) -> Result<Vec<Prop>, ParseError> {
     // ISO-8859-1 maps every byte to the code point of the same value.
-    let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+    let mut text: String = bytes.iter().map(|&b| char::from(b)).collect();
+    // Java ends a continuation at end of input; the parser we use drops such a final
+    // line, so give it the newline it expects (no effect on any other input).
+    if !text.is_empty() && !text.ends_with('\n') && !text.ends_with('\r') {
+        text.push('\n');
+    }
     let mut out = Vec::new();
     for line in PropertiesIter::new_with_encoding(text.as_bytes(), encoding_rs::UTF_8) {
         let line = line.map_err(|e| ParseError {

@@ -76,6 +76,7 @@ fn obs_text(o: &Observation) -> String {
         (Some(v), _) => {
             let mut s = match v {
                 serde_json::Value::String(s) => format!("{s:?}"),
+                serde_json::Value::Object(o) if o.contains_key("mode") => file_summary(o),
                 other => other.to_string(),
             };
             if s.chars().count() > 80 {
@@ -87,15 +88,35 @@ fn obs_text(o: &Observation) -> String {
                 format!("{name} = {s}")
             }
         }
-        (None, Some(m)) => format!("{name}: {}", m.reason.as_str()),
+        (None, Some(m)) if m.detail.is_empty() => format!("{name}: {}", m.reason.as_str()),
+        (None, Some(m)) => format!("{name}: {} ({})", m.reason.as_str(), m.detail),
         (None, None) => format!("{name}: no value"),
     }
+}
+
+/// `file 0644 root:root /path` for file facts.
+fn file_summary(o: &serde_json::Map<String, serde_json::Value>) -> String {
+    let get = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+    let mode = o
+        .get("mode")
+        .and_then(|v| v.as_u64())
+        .map_or_else(|| "?".into(), |m| format!("{m:04o}"));
+    let owner = o.get("owner").and_then(|v| v.as_str()).map_or_else(
+        || o.get("uid").map_or("?".into(), |v| v.to_string()),
+        str::to_string,
+    );
+    let group = o.get("group").and_then(|v| v.as_str()).map_or_else(
+        || o.get("gid").map_or("?".into(), |v| v.to_string()),
+        str::to_string,
+    );
+    format!("{} {mode} {owner}:{group} {}", get("type"), get("path"))
 }
 
 fn detail(r: &CheckResult) -> String {
     let mut lines: Vec<String> = r.evidence.observed.iter().map(obs_text).collect();
     if r.outcome != Outcome::Pass {
-        if let Some(reason) = &r.reason {
+        // Unknown outcomes are explained by the observation lines themselves.
+        if let (Some(reason), true) = (&r.reason, r.outcome != Outcome::Unknown) {
             lines.push(format!("why: {reason}"));
         }
         lines.push(format!("expected: {}", r.evidence.expected));

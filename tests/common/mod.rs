@@ -1,0 +1,25 @@
+//! Shared test helpers.
+#![allow(dead_code)]
+
+/// Finds an external tool a test needs. Missing: a loud SKIP locally, a failure in CI
+/// (`CI` set), so CI can never pass by skipping.
+pub fn tool(name: &str) -> Option<String> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+            .map(|p| p.display().to_string())
+    });
+    if found.is_none() {
+        if std::env::var_os("CI").is_some() {
+            panic!("required test tool {name:?} is not installed (CI is set, so this fails instead of skipping)");
+        }
+        eprintln!("SKIP: test tool {name:?} is not installed; install it to run this test");
+    }
+    found
+}
+
+/// Path of the built CLI.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_stackposture")
+}
