@@ -102,6 +102,8 @@ enum ProfilesCmd {
 enum ListFormat {
     Table,
     Json,
+    /// The catalog reference (docs/checks.md); not for `profiles list`.
+    Markdown,
 }
 
 #[derive(Args, Clone)]
@@ -137,8 +139,10 @@ struct EvalArgs {
     /// Profile to evaluate under (default: the catalog's default profile).
     #[arg(long)]
     profile: Option<String>,
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    format: FormatArg,
+    /// Report format: table (people), json (versioned report), junit (CI), sarif (code
+    /// scanning), prometheus (textfile collector).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
     /// Write the report here instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -159,12 +163,6 @@ struct EvalArgs {
     only_findings: bool,
     #[command(flatten)]
     catalog: CatalogArgs,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Table,
-    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -341,11 +339,10 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
         width: if tty { None } else { Some(120) },
         show_passed: !e.only_findings,
     };
-    let format = match e.format {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-    };
-    emit(&report::render(&report, format, &topts), e.output.as_ref())?;
+    emit(
+        &report::render(&report, e.format, &topts),
+        e.output.as_ref(),
+    )?;
     Ok(if report.verdict.exit_code == 0 {
         EXIT_OK
     } else {
@@ -390,6 +387,14 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                         .filter(|c| prof.is_none_or(|p| p.selects(c)))
                         .collect();
                     let text = match format {
+                        ListFormat::Markdown if prof.is_none() => {
+                            stackposture::catalog::markdown::render(&cat)
+                        }
+                        ListFormat::Markdown => {
+                            return Err(usage(
+                                "--format markdown documents the whole catalog; drop --profile",
+                            ))
+                        }
                         ListFormat::Json => {
                             serde_json::to_string_pretty(&checks).expect("serialise") + "\n"
                         }
@@ -431,7 +436,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                         ListFormat::Json => {
                             serde_json::to_string_pretty(&cat.profiles).expect("serialise") + "\n"
                         }
-                        ListFormat::Table => {
+                        ListFormat::Table | ListFormat::Markdown => {
                             let mut t = comfy_table::Table::new();
                             t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
                                 .force_no_tty()

@@ -42,7 +42,10 @@ fn check_golden(name: &str, actual: &str) {
     }
     let want = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing golden {name}; run with UPDATE_GOLDEN=1"));
-    assert_eq!(actual, want, "golden {name} differs; run with UPDATE_GOLDEN=1 if intended");
+    assert_eq!(
+        actual, want,
+        "golden {name} differs; run with UPDATE_GOLDEN=1 if intended"
+    );
 }
 
 #[test]
@@ -56,10 +59,20 @@ fn golden_json_report() {
     assert_eq!(v["schema_version"], "1.0.0");
     assert_eq!(v["profile"]["name"], "golden");
     // The profile's param override (60 days) makes the 37-day certificate fail.
-    let tls = v["results"].as_array().unwrap().iter().find(|r| r["id"] == "GT-TLS-001").unwrap();
+    let tls = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "GT-TLS-001")
+        .unwrap();
     assert_eq!(tls["outcome"], "fail");
     // The DB timed out: the setting check is unknown with the reason, never pass.
-    let api = v["results"].as_array().unwrap().iter().find(|r| r["id"] == "GT-API-001").unwrap();
+    let api = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "GT-API-001")
+        .unwrap();
     assert_eq!(api["outcome"], "unknown");
     assert!(api["reason"].as_str().unwrap().contains("timeout"));
     check_golden("golden-report.json", &text);
@@ -118,25 +131,69 @@ fn exit_0_when_compliant_and_1_on_findings() {
         ("etc/cloudstack/management/db.properties", SECURE_DB),
         ("etc/cloudstack/management/server.properties", SECURE_SERVER),
     ]);
-    let o = run(&["audit", "--root", good.path().to_str().unwrap(), "--catalog", pdir, "--profile", "props"]);
+    let o = run(&[
+        "audit",
+        "--root",
+        good.path().to_str().unwrap(),
+        "--catalog",
+        pdir,
+        "--profile",
+        "props",
+    ]);
     // Encrypted secrets cannot be compared with the defaults without the key: unknown,
     // which lowers the score (50 is the mark here) but is not a finding.
-    assert_eq!(code(&o), 0, "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     let bad = tree_with(&[
-        ("etc/cloudstack/management/db.properties", "db.cloud.encryption.type=none\ndb.cloud.password=cloud\n"),
-        ("etc/cloudstack/management/server.properties", "http.enable=true\n"),
+        (
+            "etc/cloudstack/management/db.properties",
+            "db.cloud.encryption.type=none\ndb.cloud.password=cloud\n",
+        ),
+        (
+            "etc/cloudstack/management/server.properties",
+            "http.enable=true\n",
+        ),
     ]);
-    let o = run(&["audit", "--root", bad.path().to_str().unwrap(), "--catalog", pdir, "--profile", "props"]);
+    let o = run(&[
+        "audit",
+        "--root",
+        bad.path().to_str().unwrap(),
+        "--catalog",
+        pdir,
+        "--profile",
+        "props",
+    ]);
     assert_eq!(code(&o), 1);
     // --min-score alone can fail a run with no finding at or above --fail-on.
     let o = run(&[
-        "audit", "--root", good.path().to_str().unwrap(), "--catalog", pdir, "--profile", "props",
-        "--min-score", "100",
+        "audit",
+        "--root",
+        good.path().to_str().unwrap(),
+        "--catalog",
+        pdir,
+        "--profile",
+        "props",
+        "--min-score",
+        "100",
     ]);
     assert_eq!(code(&o), 1);
     let o = run(&[
-        "audit", "--root", bad.path().to_str().unwrap(), "--catalog", pdir, "--profile", "props",
-        "--fail-on", "critical", "--min-score", "0",
+        "audit",
+        "--root",
+        bad.path().to_str().unwrap(),
+        "--catalog",
+        pdir,
+        "--profile",
+        "props",
+        "--fail-on",
+        "critical",
+        "--min-score",
+        "0",
     ]);
     // The default password `cloud` is a critical finding.
     assert_eq!(code(&o), 1);
@@ -145,20 +202,41 @@ fn exit_0_when_compliant_and_1_on_findings() {
 #[test]
 fn exit_2_on_usage_and_catalog_errors() {
     assert_eq!(code(&run(&["audit", "--no-such-flag"])), 2);
-    assert_eq!(code(&run(&["evaluate", "x.json", "--profile", "no-such-profile"])), 2);
+    assert_eq!(
+        code(&run(&[
+            "evaluate",
+            "x.json",
+            "--profile",
+            "no-such-profile"
+        ])),
+        2
+    );
     let broken = tree_with(&[(
         "checks/bad.toml",
         "[[check]]\nid = \"X-BAD-001\"\ntitle = \"t\"\nduty = \"data-exposure\"\nseverity = \"high\"\n\
          fact = \"a\"\ncondition = { op = \"matches\", regex = \"(unclosed\" }\nif_absent = \"fail\"\n\
          rationale = \"r\"\nremediation = \"m\"\nreferences = [\"x\"]\n",
     )]);
-    let o = run(&["checks", "list", "--catalog", broken.path().to_str().unwrap()]);
+    let o = run(&[
+        "checks",
+        "list",
+        "--catalog",
+        broken.path().to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 2);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.toml:1:"), "{err}");
     assert!(err.contains("condition.regex"), "{err}");
-    let syntax = tree_with(&[("checks/syn.toml", "[[check]]\nid = \"X-A-1\"\nseverity = 3\n")]);
-    let o = run(&["checks", "list", "--catalog", syntax.path().to_str().unwrap()]);
+    let syntax = tree_with(&[(
+        "checks/syn.toml",
+        "[[check]]\nid = \"X-A-1\"\nseverity = 3\n",
+    )]);
+    let o = run(&[
+        "checks",
+        "list",
+        "--catalog",
+        syntax.path().to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 2);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("syn.toml:3:"), "{err}");
@@ -173,7 +251,10 @@ fn exit_2_on_usage_and_catalog_errors() {
 
 #[test]
 fn exit_3_when_the_audit_cannot_run() {
-    assert_eq!(code(&run(&["audit", "--root", "/nonexistent/stackposture-root"])), 3);
+    assert_eq!(
+        code(&run(&["audit", "--root", "/nonexistent/stackposture-root"])),
+        3
+    );
     assert_eq!(code(&run(&["evaluate", "/nonexistent/facts.json"])), 3);
     let junk = tree_with(&[("facts.json", "{\"schema_version\": 99}")]);
     let o = run(&["evaluate", junk.path().join("facts.json").to_str().unwrap()]);
@@ -200,19 +281,37 @@ fn root_resolves_host_paths_and_never_leaks_secrets() {
     let v: serde_json::Value = serde_json::from_str(&facts).unwrap();
     assert_eq!(v["host"], "ms-under-root");
     assert_eq!(v["facts"]["props.db.db.cloud.host"]["value"], "db.example");
-    assert_eq!(v["facts"]["secret.db.db.cloud.password"]["value"]["present"], true);
-    assert_eq!(v["sources"]["db.properties"]["location"], "/etc/cloudstack/management/db.properties");
+    assert_eq!(
+        v["facts"]["secret.db.db.cloud.password"]["value"]["present"],
+        true
+    );
+    assert_eq!(
+        v["sources"]["db.properties"]["location"],
+        "/etc/cloudstack/management/db.properties"
+    );
     for fmt in ["table", "json"] {
         let o = run(&["audit", "--root", root, "--format", fmt]);
-        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(!all.contains(CANARY), "{fmt} report leaks the canary");
     }
     // A keyed fingerprint lets two hosts be compared without the value.
     let key = tree_with(&[("k", "0123456789abcdef0123456789abcdef")]);
     let kp = key.path().join("k");
-    let o = run(&["collect", "--root", root, "--fingerprint-key-file", kp.to_str().unwrap()]);
+    let o = run(&[
+        "collect",
+        "--root",
+        root,
+        "--fingerprint-key-file",
+        kp.to_str().unwrap(),
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let fp = v["facts"]["secret.db.db.cloud.password"]["value"]["fingerprint"].as_str().unwrap();
+    let fp = v["facts"]["secret.db.db.cloud.password"]["value"]["fingerprint"]
+        .as_str()
+        .unwrap();
     assert!(fp.starts_with("hmac-sha256:"));
     assert!(!String::from_utf8_lossy(&o.stdout).contains(CANARY));
 }
@@ -224,7 +323,11 @@ fn root_never_escapes_through_links() {
     let mgmt = t.path().join("etc/cloudstack/management");
     std::fs::create_dir_all(&mgmt).unwrap();
     std::os::unix::fs::symlink("/real/db.properties", mgmt.join("db.properties")).unwrap();
-    std::os::unix::fs::symlink("../../../../../../../../etc/passwd", mgmt.join("server.properties")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../../../../../../../etc/passwd",
+        mgmt.join("server.properties"),
+    )
+    .unwrap();
     let o = run(&["collect", "--root", t.path().to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["facts"]["props.db.db.cloud.host"]["value"], "inside-root");
@@ -237,13 +340,20 @@ fn fifo_is_never_opened() {
     let t = tree_with(&[]);
     let mgmt = t.path().join("etc/cloudstack/management");
     std::fs::create_dir_all(&mgmt).unwrap();
-    nix::unistd::mkfifo(&mgmt.join("db.properties"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    nix::unistd::mkfifo(
+        &mgmt.join("db.properties"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
     let start = std::time::Instant::now();
     let o = run(&["collect", "--root", t.path().to_str().unwrap()]);
     assert_eq!(code(&o), 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["sources"]["db.properties"]["status"], "unsupported");
-    assert!(start.elapsed().as_secs() < 20, "a FIFO must not block the collector");
+    assert!(
+        start.elapsed().as_secs() < 20,
+        "a FIFO must not block the collector"
+    );
 }
 
 #[test]
@@ -251,7 +361,11 @@ fn checks_and_profiles_listing() {
     let o = run(&["checks", "list", "--format", "json"]);
     assert_eq!(code(&o), 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v.as_array().unwrap().iter().any(|c| c["id"] == "CS-DBP-001"));
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == "CS-DBP-001"));
     let o = run(&["checks", "show", "CS-DBP-001"]);
     assert_eq!(code(&o), 0);
     assert!(String::from_utf8_lossy(&o.stdout).contains("db.cloud.encryption.type"));
@@ -261,3 +375,19 @@ fn checks_and_profiles_listing() {
     assert_eq!(code(&run(&["profiles", "show", "strict"])), 0);
 }
 
+#[test]
+fn docs_checks_md_is_current() {
+    let o = run(&["checks", "list", "--format", "markdown"]);
+    assert_eq!(code(&o), 0);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let path = manifest("docs/checks.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "docs/checks.md is out of date: run `cargo run -- checks list --format markdown > docs/checks.md`"
+    );
+}

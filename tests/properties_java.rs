@@ -29,7 +29,11 @@ const CASES: &[&[u8]] = &[
 ];
 
 /// Runs the Java oracle once over all inputs (one JVM start).
-fn java_parse_all(java: &str, dir: &std::path::Path, inputs: &[&[u8]]) -> Vec<BTreeMap<String, String>> {
+fn java_parse_all(
+    java: &str,
+    dir: &std::path::Path,
+    inputs: &[&[u8]],
+) -> Vec<BTreeMap<String, String>> {
     let files: Vec<_> = inputs
         .iter()
         .enumerate()
@@ -39,13 +43,20 @@ fn java_parse_all(java: &str, dir: &std::path::Path, inputs: &[&[u8]]) -> Vec<BT
             f
         })
         .collect();
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles/PropsOracle.java");
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/oracles/PropsOracle.java"
+    );
     let out = Command::new(java)
         .arg(src)
         .args(&files)
         .output()
         .expect("run java");
-    assert!(out.status.success(), "java failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "java failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let unhex = |h: &str| -> String {
         if h == "-" {
             return String::new();

@@ -8,6 +8,7 @@
 //! No check can run a command: a condition is a small declarative expression over facts.
 
 mod condition;
+pub mod markdown;
 mod profile;
 
 pub use condition::{parse_mode, Condition, Op, ParamValue};

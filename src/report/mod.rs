@@ -1,6 +1,9 @@
 //! The report: one struct, rendered by one module per format.
 
 pub mod json;
+pub mod junit;
+pub mod prometheus;
+pub mod sarif;
 pub mod table;
 
 use crate::catalog::{Profile, Severity};
@@ -103,11 +106,17 @@ impl Report {
 pub enum Format {
     Table,
     Json,
+    Junit,
+    Sarif,
+    Prometheus,
 }
 
 pub fn render(report: &Report, format: Format, opts: &table::TableOptions) -> String {
     match format {
         Format::Table => table::render(report, opts),
         Format::Json => json::render(report),
+        Format::Junit => junit::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Prometheus => prometheus::render(report),
     }
 }

@@ -1,0 +1,99 @@
+//! Prometheus text exposition format (for node_exporter's textfile collector or a
+//! pushgateway): scores, coverage, per-duty scores, outcome counts, one series per check.
+
+use super::Report;
+use crate::evaluate::Outcome;
+use std::fmt::Write as _;
+
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let host = esc(report.host.as_deref().unwrap_or(""));
+    let profile = esc(&report.profile.name);
+    let base = format!("host=\"{host}\",profile=\"{profile}\"");
+    let mut gauge = |name: &str, help: &str, rows: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for (labels, v) in rows {
+            let _ = writeln!(out, "{name}{{{labels}}} {v}");
+        }
+    };
+    let o = &report.summary.overall;
+    gauge(
+        "stackposture_score",
+        "Weighted share of applicable checks that passed (0-100); unknown counts as not passed.",
+        o.score.map(|s| (base.clone(), s)).into_iter().collect(),
+    );
+    gauge(
+        "stackposture_coverage",
+        "Weighted share of applicable checks whose outcome is known (0-100).",
+        o.coverage.map(|s| (base.clone(), s)).into_iter().collect(),
+    );
+    gauge(
+        "stackposture_duty_score",
+        "Score per operator duty (0-100).",
+        report
+            .summary
+            .duties
+            .iter()
+            .filter_map(|(d, l)| l.score.map(|s| (format!("{base},duty=\"{}\"", esc(d)), s)))
+            .collect(),
+    );
+    let outcomes = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Unknown,
+        Outcome::Error,
+        Outcome::NotApplicable,
+    ];
+    gauge(
+        "stackposture_checks",
+        "Number of checks by outcome.",
+        outcomes
+            .iter()
+            .map(|oc| {
+                let n = report.results.iter().filter(|r| r.outcome == *oc).count();
+                (format!("{base},outcome=\"{}\"", oc.as_str()), n as f64)
+            })
+            .collect(),
+    );
+    gauge(
+        "stackposture_findings",
+        "Failing checks at or above the --fail-on severity.",
+        vec![(
+            format!("{base},fail_on=\"{}\"", report.verdict.fail_on),
+            report.verdict.findings as f64,
+        )],
+    );
+    gauge(
+        "stackposture_check_passed",
+        "1 when the check passed, 0 when it failed, -1 when unknown or error (not applicable checks are omitted).",
+        report
+            .results
+            .iter()
+            .filter(|r| r.outcome != Outcome::NotApplicable)
+            .map(|r| {
+                let v = match r.outcome {
+                    Outcome::Pass => 1.0,
+                    Outcome::Fail => 0.0,
+                    _ => -1.0,
+                };
+                (
+                    format!(
+                        "{base},check=\"{}\",duty=\"{}\",severity=\"{}\"",
+                        esc(&r.id),
+                        esc(&r.duty),
+                        r.severity
+                    ),
+                    v,
+                )
+            })
+            .collect(),
+    );
+    out
+}

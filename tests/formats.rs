@@ -1,0 +1,105 @@
+//! The machine formats (JUnit, SARIF, Prometheus) read back by independent parsers.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn report(format: &str) -> String {
+    let m = env!("CARGO_MANIFEST_DIR");
+    let o = Command::new(common::bin())
+        .args([
+            "evaluate",
+            &format!("{m}/tests/fixtures/golden-facts.json"),
+            "--no-builtin-catalog",
+            "--catalog",
+            &format!("{m}/tests/fixtures/golden-catalog"),
+            "--format",
+            format,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn py(python: &str, script: &str, input: &str) -> String {
+    let mut c = Command::new(python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn junit_parses_and_counts_unknown_as_error() {
+    let xml = report("junit");
+    let Some(python) = common::python_with("xml.etree.ElementTree") else {
+        return;
+    };
+    let out = py(
+        &python,
+        "import sys, xml.etree.ElementTree as ET\n\
+         r = ET.fromstring(sys.stdin.read())\n\
+         cases = r.findall('.//testcase')\n\
+         print(len(cases), len(r.findall('.//failure')), len(r.findall('.//error')), r.get('failures'), r.get('errors'))",
+        &xml,
+    );
+    // 5 checks: 3 fail, 2 unknown.
+    assert_eq!(out.trim(), "5 3 2 3 2");
+}
+
+#[test]
+fn prometheus_text_parses() {
+    let text = report("prometheus");
+    assert!(text.contains("stackposture_check_passed{"));
+    let Some(python) = common::python_with("prometheus_client") else {
+        return;
+    };
+    let out = py(
+        &python,
+        "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as f\n\
+         fams = {m.name: m for m in f(sys.stdin.read())}\n\
+         print(sorted(fams))\n\
+         print(sum(1 for s in fams['stackposture_check_passed'].samples))\n\
+         print([float(s.value) for s in fams['stackposture_score'].samples])",
+        &text,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].contains("stackposture_coverage") && lines[0].contains("stackposture_duty_score")
+    );
+    assert_eq!(lines[1], "5");
+    assert_eq!(lines[2], "[0.0]");
+}
+
+#[test]
+fn sarif_structure() {
+    let v: serde_json::Value = serde_json::from_str(&report("sarif")).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(rules.len(), results.len());
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["ruleIndex"], i);
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+    }
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "fail").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| **k == "open").count(), 2);
+    let crit = results
+        .iter()
+        .find(|r| r["ruleId"] == "GT-FILE-001")
+        .unwrap();
+    assert_eq!(crit["level"], "error");
+}
