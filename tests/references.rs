@@ -1,0 +1,88 @@
+//! Every CloudStack source path a check cites exists at the commit the reference facts
+//! name, and every cited line number is inside the file. The record of verified paths is
+//! tests/data/cloudstack-paths-verified.txt, written by scripts/verify-references.sh from a
+//! CloudStack git repository; a new citation fails here until the script has verified it.
+
+use stackposture::catalog::Catalog;
+use std::collections::BTreeMap;
+
+fn verified() -> BTreeMap<String, usize> {
+    let text = include_str!("data/cloudstack-paths-verified.txt");
+    assert!(text.contains("3d6cafe1936ed2403a1031cd5ad42dd205934412"));
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (p, n) = l.rsplit_once(' ').unwrap();
+            (p.to_string(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+const SOURCE_EXT: &[&str] = &[
+    ".java",
+    ".sql",
+    ".in",
+    ".py",
+    ".xml",
+    ".properties",
+    ".spec",
+    ".sh",
+    ".service",
+    ".default",
+];
+
+#[test]
+fn cited_source_paths_exist_at_the_reference_commit() {
+    let cat = Catalog::builtin().unwrap();
+    let ok = verified();
+    let path_re = regex::Regex::new(
+        r"^([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+\.[A-Za-z0-9]+)(?::([0-9, -]+))?",
+    )
+    .unwrap();
+    let mut problems = Vec::new();
+    let mut n = 0;
+    for c in &cat.checks {
+        for r in &c.references {
+            let first = r.split_whitespace().next().unwrap_or("");
+            let bare = first.split(':').next().unwrap_or("");
+            if !bare.contains('/') && SOURCE_EXT.iter().any(|e| bare.ends_with(e)) {
+                problems.push(format!(
+                    "{}: reference {r:?} needs the full repository path",
+                    c.id
+                ));
+                continue;
+            }
+            let Some(m) = path_re.captures(r) else {
+                continue;
+            };
+            let path = &m[1];
+            if path.starts_with("shared/") {
+                continue;
+            }
+            n += 1;
+            let Some(&lines) = ok.get(path) else {
+                problems.push(format!(
+                    "{}: {path} is not verified (run scripts/verify-references.sh CLOUDSTACK_GIT_DIR)",
+                    c.id
+                ));
+                continue;
+            };
+            if let Some(spec) = m.get(2) {
+                for part in spec.as_str().split(',') {
+                    for num in part.split('-') {
+                        if let Ok(x) = num.trim().parse::<usize>() {
+                            if x == 0 || x > lines {
+                                problems.push(format!(
+                                    "{}: {path}:{x} is past the end ({lines} lines)",
+                                    c.id
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(n > 0, "the catalog cites no source path");
+}
