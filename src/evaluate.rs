@@ -70,6 +70,9 @@ pub struct CheckResult {
     pub remediation: String,
     pub references: Vec<String>,
     pub tags: Vec<String>,
+    /// An operator's waiver for this finding (see `waivers`); the outcome is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::waivers::AppliedWaiver>,
 }
 
 /// Inputs that are not facts: the reference time (unix seconds) for date conditions.
@@ -156,6 +159,7 @@ pub fn evaluate_check(
         remediation: check.remediation.clone(),
         references: check.references.clone(),
         tags: check.tags.clone(),
+        waiver: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod report;
 pub mod rootfs;
 pub mod score;
 pub mod secrets;
+pub mod waivers;
 
 use catalog::{Catalog, Profile, Severity};
 use evaluate::EvalContext;
@@ -26,6 +27,8 @@ pub struct EvalOptions {
     /// Reference time (unix seconds) for date conditions; default: the facts'
     /// `collected_at`, else now.
     pub as_of: Option<i64>,
+    /// Waivers to attach (validated against the catalog by the caller).
+    pub waivers: Vec<waivers::Waiver>,
 }
 
 /// Evaluates facts under a profile and builds the report. Pure apart from reading the
@@ -46,7 +49,11 @@ pub fn build_report(
         })
         .unwrap_or_else(collect::now_unix);
     let ctx = EvalContext { now };
-    let results = evaluate::evaluate(&catalog.checks, profile, facts, &ctx);
+    let mut results = evaluate::evaluate(&catalog.checks, profile, facts, &ctx);
+    let applied = waivers::apply(&opts.waivers, &results, facts.host.as_deref(), now);
+    for (r, w) in results.iter_mut().zip(applied) {
+        r.waiver = w;
+    }
     Report::new(
         facts,
         profile,

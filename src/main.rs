@@ -161,6 +161,10 @@ struct EvalArgs {
     /// Hide passing checks in the table.
     #[arg(long)]
     only_findings: bool,
+    /// Waivers file (TOML [[waiver]] check/reason/expires/hosts): accepted findings stop
+    /// counting for the exit code until they expire; outcomes and scores are unchanged.
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
     #[command(flatten)]
     catalog: CatalogArgs,
 }
@@ -318,6 +322,16 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
         })?),
         None => None,
     };
+    let waivers = match &e.waivers {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|err| cannot_run(format!("cannot read {}: {err}", p.display())))?;
+            let ids: Vec<&str> = cat.checks.iter().map(|c| c.id.as_str()).collect();
+            stackposture::waivers::parse(&p.display().to_string(), &text, &ids)
+                .map_err(|err| usage(format!("waivers: {err}")))?
+        }
+        None => Vec::new(),
+    };
     let report = stackposture::build_report(
         &cat,
         profile,
@@ -326,6 +340,7 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
             fail_on: e.fail_on.map(Severity::from),
             min_score: e.min_score,
             as_of,
+            waivers,
         },
     );
     let tty = e.output.is_none() && std::io::stdout().is_terminal();

@@ -118,9 +118,14 @@ pub fn score(results: &[CheckResult]) -> Scores {
 }
 
 /// The failing results at or above a severity.
+/// The failing results at or above a severity that no active waiver covers.
 pub fn findings_at_or_above(results: &[CheckResult], sev: Severity) -> usize {
     results
         .iter()
-        .filter(|r| r.outcome == Outcome::Fail && r.severity >= sev)
+        .filter(|r| r.outcome == Outcome::Fail && r.severity >= sev && !is_waived(r))
         .count()
+}
+
+pub fn is_waived(r: &CheckResult) -> bool {
+    r.waiver.as_ref().is_some_and(|w| w.active)
 }

@@ -391,3 +391,53 @@ fn docs_checks_md_is_current() {
         "docs/checks.md is out of date: run `cargo run -- checks list --format markdown > docs/checks.md`"
     );
 }
+
+#[test]
+fn waivers_accept_findings_until_they_expire() {
+    let w = tree_with(&[
+        (
+            "active.toml",
+            "[[waiver]]\ncheck = \"GT-FILE-001\"\nreason = \"ticket CHG-1\"\nexpires = \"2026-12-31\"\n\n\
+             [[waiver]]\ncheck = \"GT-DB-001\"\nreason = \"ticket CHG-2\"\nexpires = \"2026-11-28\"\nhosts = [\"ms1.example.test\"]\n",
+        ),
+        ("expired.toml", "[[waiver]]\ncheck = \"GT-FILE-001\"\nreason = \"old\"\nexpires = \"2026-11-27\"\n"),
+        ("bad.toml", "\n[[waiver]]\ncheck = \"NOPE-X-1\"\nreason = \"r\"\nexpires = \"2026-12-31\"\n"),
+    ]);
+    let mut args = golden_args("json");
+    args.extend(["--min-score".into(), "0".into(), "--waivers".into()]);
+    let with = |f: &str| {
+        let mut a = args.clone();
+        a.push(w.path().join(f).display().to_string());
+        a
+    };
+    let a = with("active.toml");
+    let o = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verdict"]["waived"], 2);
+    // The outcome itself stays fail: a waiver is not a pass.
+    let file = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "GT-FILE-001")
+        .unwrap();
+    assert_eq!(file["outcome"], "fail");
+    assert_eq!(file["waiver"]["active"], true);
+    assert_eq!(v["summary"]["overall"]["score"], 0.0);
+    let a = with("expired.toml");
+    let o = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code(&o), 1);
+    let mut t = with("expired.toml");
+    t[6] = "table".into();
+    let o = run(&t.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("waiver EXPIRED on 2026-11-27"));
+    let a = with("bad.toml");
+    let o = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bad.toml:2: field `check`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -68,6 +68,18 @@ pub fn render(report: &Report) -> String {
                 Outcome::Pass => {
                     let _ = writeln!(out, "/>");
                 }
+                Outcome::Fail | Outcome::Unknown if crate::score::is_waived(r) => {
+                    let w = r
+                        .waiver
+                        .as_ref()
+                        .map(|w| format!("waived until {}: {}", w.expires, w.reason))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml_escape(&w)
+                    );
+                }
                 Outcome::Fail => {
                     let _ = writeln!(
                         out,

@@ -34,8 +34,11 @@ pub struct ProfileInfo {
 pub struct Verdict {
     pub fail_on: Severity,
     pub min_score: f64,
-    /// Failing checks at or above `fail_on`.
+    /// Failing checks at or above `fail_on`, not counting actively waived ones.
     pub findings: usize,
+    /// Failing or unknown checks covered by an active waiver.
+    #[serde(default)]
+    pub waived: usize,
     pub score_below_min: bool,
     /// 0 = compliant, 1 = findings or score below the mark.
     pub exit_code: i32,
@@ -87,6 +90,10 @@ impl Report {
                 fail_on,
                 min_score,
                 findings,
+                waived: results
+                    .iter()
+                    .filter(|r| crate::score::is_waived(r))
+                    .count(),
                 score_below_min,
                 exit_code: if findings > 0 || score_below_min {
                     1

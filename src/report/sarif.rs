@@ -75,7 +75,14 @@ pub fn render(report: &Report) -> String {
                     }]})
                 })
                 .collect();
+            let suppressions: Vec<Value> = r
+                .waiver
+                .iter()
+                .filter(|w| w.active)
+                .map(|w| json!({"kind": "external", "justification": format!("waived until {}: {}", w.expires, w.reason)}))
+                .collect();
             json!({
+                "suppressions": suppressions,
                 "ruleId": r.id,
                 "ruleIndex": i,
                 "kind": kind,

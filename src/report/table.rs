@@ -114,6 +114,14 @@ fn file_summary(o: &serde_json::Map<String, serde_json::Value>) -> String {
 
 fn detail(r: &CheckResult) -> String {
     let mut lines: Vec<String> = r.evidence.observed.iter().map(obs_text).collect();
+    if let Some(w) = &r.waiver {
+        let state = if w.active {
+            "waived until"
+        } else {
+            "waiver expired"
+        };
+        lines.push(format!("{state} {}: {}", w.expires, w.reason.trim()));
+    }
     if r.outcome != Outcome::Pass {
         // Unknown outcomes are explained by the observation lines themselves.
         if let (Some(reason), true) = (&r.reason, r.outcome != Outcome::Unknown) {
@@ -196,8 +204,14 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
                 hidden += 1;
                 continue;
             }
+            let result_cell = match &r.waiver {
+                Some(w) if w.active => {
+                    Cell::new(format!("{} (waived)", r.outcome.as_str().to_uppercase()))
+                }
+                _ => outcome_cell(r.outcome, opts.color),
+            };
             table.add_row(vec![
-                outcome_cell(r.outcome, opts.color),
+                result_cell,
                 Cell::new(r.severity.as_str()),
                 Cell::new(&r.id),
                 Cell::new(&r.title),
@@ -217,6 +231,14 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
         let _ = writeln!(out, "== Remediation");
         for r in findings {
             let _ = writeln!(out, "[{}] {} ({})", r.id, r.title, r.severity);
+            if let Some(w) = &r.waiver {
+                let state = if w.active {
+                    "waived until"
+                } else {
+                    "waiver EXPIRED on"
+                };
+                let _ = writeln!(out, "    {state} {}: {}", w.expires, w.reason.trim());
+            }
             for l in r.remediation.trim().lines() {
                 let _ = writeln!(out, "    {l}");
             }
