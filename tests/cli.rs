@@ -119,7 +119,8 @@ fn props_profile_dir() -> tempfile::TempDir {
     tree_with(&[(
         "profiles/props.toml",
         "name = \"props\"\ntitle = \"t\"\ndescription = \"d\"\npass_mark = 50\nfail_on = \"high\"\n\
-         [select]\ntags = [\"db-properties\", \"server-properties\"]\n",
+         [select]\nids = [\"CS-DBP-001\", \"CS-DBP-002\", \"CS-DBP-003\", \"CS-DBP-004\", \"CS-DBP-005\", \
+         \"CS-SRV-001\", \"CS-SRV-002\", \"CS-SRV-003\", \"CS-SRV-004\", \"CS-SRV-005\"]\n",
     )])
 }
 
