@@ -1,0 +1,2 @@
+#!/usr/bin/env python3
+# MaaS extension entry point (demo copy)

@@ -1,0 +1,3 @@
+#!/bin/bash
+# Proxmox extension entry point (demo copy)
+exit 0
