@@ -14,6 +14,7 @@
 //! ids = []
 //! exclude_ids = []
 //! exclude_tags = ["dev-only"]
+//! min_severity = "high"   # only checks at least this severe
 //!
 //! [severity]              # by check id, or by "tag:NAME"
 //! "CS-HTTP-001" = "critical"
@@ -39,6 +40,9 @@ pub struct Selection {
     pub exclude_ids: Vec<String>,
     #[serde(default)]
     pub exclude_tags: Vec<String>,
+    /// Only checks whose catalog severity is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_severity: Option<Severity>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,7 +132,10 @@ impl Profile {
     /// Whether this profile runs the check.
     pub fn selects(&self, c: &Check) -> bool {
         let s = &self.select;
-        if s.exclude_ids.contains(&c.id) || c.tags.iter().any(|t| s.exclude_tags.contains(t)) {
+        if s.exclude_ids.contains(&c.id)
+            || c.tags.iter().any(|t| s.exclude_tags.contains(t))
+            || s.min_severity.is_some_and(|m| c.severity < m)
+        {
             return false;
         }
         if s.duties.is_empty() && s.tags.is_empty() && s.ids.is_empty() {
