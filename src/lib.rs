@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod collect;
+pub mod diff;
 pub mod evaluate;
 pub mod facts;
 pub mod report;

@@ -57,6 +57,17 @@ enum Command {
         #[command(flatten)]
         eval: EvalArgs,
     },
+    /// Compare two JSON reports (same host over time, or two hosts): regressions, fixes,
+    /// coverage changes and score deltas. Exit 1 when a check regressed.
+    Diff {
+        /// The earlier (or reference) report, from `--format json`.
+        before: PathBuf,
+        /// The later (or compared) report.
+        after: PathBuf,
+        /// text or json.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
     /// List or show the checks of the catalog.
     Checks {
         #[command(subcommand)]
@@ -387,6 +398,33 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let f = Facts::from_json(&text)
                 .map_err(|e| cannot_run(format!("{}: {e}", facts.display())))?;
             evaluate_and_emit(&f, &eval)
+        }
+        Command::Diff {
+            before,
+            after,
+            format,
+        } => {
+            let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
+                serde_json::from_str(&text).map_err(|e| {
+                    cannot_run(format!(
+                        "{}: not a stackposture JSON report: {e}",
+                        p.display()
+                    ))
+                })
+            };
+            let d = stackposture::diff::diff(&read(&before)?, &read(&after)?);
+            let text = match format {
+                ListFormat::Json => serde_json::to_string_pretty(&d).expect("serialise") + "\n",
+                _ => stackposture::diff::render_text(&d),
+            };
+            emit(&text, None)?;
+            Ok(if d.regressions > 0 {
+                EXIT_FINDINGS
+            } else {
+                EXIT_OK
+            })
         }
         Command::Checks { cmd, catalog } => {
             let cat = load_catalog(&catalog)?;

@@ -442,3 +442,68 @@ fn waivers_accept_findings_until_they_expire() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn diff_reports_regressions_and_fixes() {
+    let prof = props_profile_dir();
+    let pdir = prof.path().to_str().unwrap();
+    let good = tree_with(&[
+        ("etc/cloudstack/management/db.properties", SECURE_DB),
+        ("etc/cloudstack/management/server.properties", SECURE_SERVER),
+    ]);
+    // Later the same host regressed: HTTP back on, encryption off.
+    let bad = tree_with(&[
+        ("etc/cloudstack/management/db.properties", "db.cloud.host=localhost\ndb.cloud.encryption.type=none\ndb.cloud.password=ENC(c29tZXRoaW5n)\n"),
+        ("etc/cloudstack/management/server.properties", &SECURE_SERVER.replace("http.enable=false", "http.enable=true")),
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let (a, b) = (out.path().join("a.json"), out.path().join("b.json"));
+    for (root, file) in [(&good, &a), (&bad, &b)] {
+        let o = run(&[
+            "audit",
+            "--root",
+            root.path().to_str().unwrap(),
+            "--catalog",
+            pdir,
+            "--profile",
+            "props",
+            "--format",
+            "json",
+            "-o",
+            file.to_str().unwrap(),
+            "--host",
+            "ms1",
+        ]);
+        assert!(code(&o) <= 1, "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = run(&[
+        "diff",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1, "a regression exits 1");
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let regressed: Vec<&str> = d["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"] == "regressed")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(regressed, vec!["CS-DBP-001", "CS-SRV-002"]);
+    assert_eq!(d["regressions"], 2);
+    // The other way round they are fixes, and nothing regressed.
+    let o = run(&["diff", b.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("fixed") && text.contains("CS-SRV-002") && text.contains("0 regression(s)"),
+        "{text}"
+    );
+    assert_eq!(
+        code(&run(&["diff", a.to_str().unwrap(), "/nonexistent.json"])),
+        3
+    );
+}

@@ -1,0 +1,194 @@
+//! Comparing two JSON reports (the same host over time, or two hosts): which checks
+//! regressed, which were fixed, which became or stopped being unknown, and how the
+//! scores moved. Pure: two reports in, one diff out.
+
+use crate::evaluate::Outcome;
+use crate::report::Report;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Was pass (or not applicable), now fail.
+    Regressed,
+    /// Was fail, now pass.
+    Fixed,
+    /// Now unknown or error, was decided before: coverage lost.
+    NowUnknown,
+    /// Was unknown or error, now decided.
+    NowKnown,
+    /// Only in the new report (a new check, or newly selected).
+    Added,
+    /// Only in the old report.
+    Removed,
+    /// Any other outcome change (e.g. pass -> not applicable).
+    Changed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckChange {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub change: Change,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Outcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreDelta {
+    pub before: Option<f64>,
+    pub after: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportDiff {
+    pub before_host: Option<String>,
+    pub after_host: Option<String>,
+    pub before_profile: String,
+    pub after_profile: String,
+    pub score: ScoreDelta,
+    pub coverage: ScoreDelta,
+    pub duties: BTreeMap<String, ScoreDelta>,
+    pub changes: Vec<CheckChange>,
+    pub regressions: usize,
+}
+
+fn decided(o: Outcome) -> bool {
+    matches!(o, Outcome::Pass | Outcome::Fail)
+}
+
+pub fn diff(before: &Report, after: &Report) -> ReportDiff {
+    let old: BTreeMap<&str, _> = before.results.iter().map(|r| (r.id.as_str(), r)).collect();
+    let new: BTreeMap<&str, _> = after.results.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut changes = Vec::new();
+    let mut ids: Vec<&str> = old.keys().chain(new.keys()).copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let (b, a) = (old.get(id), new.get(id));
+        let change = match (b.map(|r| r.outcome), a.map(|r| r.outcome)) {
+            (Some(x), Some(y)) if x == y => continue,
+            (Some(Outcome::Pass | Outcome::NotApplicable), Some(Outcome::Fail)) => {
+                Change::Regressed
+            }
+            (Some(Outcome::Fail), Some(Outcome::Pass)) => Change::Fixed,
+            (Some(x), Some(y)) if decided(x) && !decided(y) && y != Outcome::NotApplicable => {
+                Change::NowUnknown
+            }
+            (Some(x), Some(y)) if !decided(x) && x != Outcome::NotApplicable && decided(y) => {
+                if y == Outcome::Fail {
+                    Change::Regressed
+                } else {
+                    Change::NowKnown
+                }
+            }
+            (Some(_), Some(_)) => Change::Changed,
+            (None, Some(_)) => Change::Added,
+            (Some(_), None) => Change::Removed,
+            (None, None) => continue,
+        };
+        let r = a.or(b).expect("one side exists");
+        changes.push(CheckChange {
+            id: id.to_string(),
+            title: r.title.clone(),
+            severity: r.severity.to_string(),
+            change,
+            before: b.map(|r| r.outcome),
+            after: a.map(|r| r.outcome),
+        });
+    }
+    changes.sort_by(|x, y| x.change.cmp(&y.change).then(x.id.cmp(&y.id)));
+    let mut duties = BTreeMap::new();
+    for d in before
+        .summary
+        .duties
+        .keys()
+        .chain(after.summary.duties.keys())
+    {
+        duties.insert(
+            d.clone(),
+            ScoreDelta {
+                before: before.summary.duties.get(d).and_then(|l| l.score),
+                after: after.summary.duties.get(d).and_then(|l| l.score),
+            },
+        );
+    }
+    ReportDiff {
+        before_host: before.host.clone(),
+        after_host: after.host.clone(),
+        before_profile: before.profile.name.clone(),
+        after_profile: after.profile.name.clone(),
+        score: ScoreDelta {
+            before: before.summary.overall.score,
+            after: after.summary.overall.score,
+        },
+        coverage: ScoreDelta {
+            before: before.summary.overall.coverage,
+            after: after.summary.overall.coverage,
+        },
+        duties,
+        regressions: changes
+            .iter()
+            .filter(|c| c.change == Change::Regressed)
+            .count(),
+        changes,
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".into(), |v| format!("{v:.1}"))
+}
+
+fn delta(d: &ScoreDelta) -> String {
+    match (d.before, d.after) {
+        (Some(b), Some(a)) => format!("{} -> {} ({:+.1})", pct(d.before), pct(d.after), a - b),
+        _ => format!("{} -> {}", pct(d.before), pct(d.after)),
+    }
+}
+
+pub fn render_text(d: &ReportDiff) -> String {
+    let mut out = String::new();
+    let host = |h: &Option<String>| h.clone().unwrap_or_else(|| "(unknown host)".into());
+    let _ = writeln!(
+        out,
+        "before: {} ({})  after: {} ({})",
+        host(&d.before_host),
+        d.before_profile,
+        host(&d.after_host),
+        d.after_profile
+    );
+    if d.before_profile != d.after_profile {
+        let _ = writeln!(
+            out,
+            "note: the reports use different profiles; scores are not comparable"
+        );
+    }
+    let _ = writeln!(out, "score:    {}", delta(&d.score));
+    let _ = writeln!(out, "coverage: {}", delta(&d.coverage));
+    for (duty, s) in &d.duties {
+        let _ = writeln!(out, "  {duty}: {}", delta(s));
+    }
+    if d.changes.is_empty() {
+        let _ = writeln!(out, "no check changed outcome");
+    }
+    for c in &d.changes {
+        let o = |x: Option<Outcome>| x.map_or("-", |o| o.as_str());
+        let _ = writeln!(
+            out,
+            "{:<12} {:<12} {:<8} {} -> {}  {}",
+            format!("{:?}", c.change).to_lowercase(),
+            c.id,
+            c.severity,
+            o(c.before),
+            o(c.after),
+            c.title
+        );
+    }
+    let _ = writeln!(out, "{} regression(s)", d.regressions);
+    out
+}
