@@ -123,6 +123,18 @@ pub fn record(rows: &[SettingRow], source: &str, fp_key: Option<&[u8]>, facts: &
     for p in ["cs.setting.", "cs.setting_info.", "cs.setting_secret."] {
         facts.namespace_complete(p, source);
     }
+    // A legacy `Config` setting with no row still has its code default in force: say
+    // so, so that a check on it is decided rather than guessed.
+    const ALWAYS_DEFINED: &[&str] = &["network.loadbalancer.haproxy.stats.auth"];
+    for name in ALWAYS_DEFINED {
+        if !rows.iter().any(|r| r.name == *name) {
+            facts.set(
+                format!("cs.setting_secret.{name}"),
+                source,
+                json!({"present": false, "known_default": true, "note": "no row: the shipped default applies"}),
+            );
+        }
+    }
     for r in rows {
         let secret = r.is_secret();
         let mut info = Map::new();
