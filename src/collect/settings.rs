@@ -13,7 +13,7 @@
 //! (what is encrypted), H10 (default credentials shipped in settings).
 
 use crate::facts::Facts;
-use crate::secrets::{fingerprint, is_secret_key, KNOWN_DEFAULT_SECRETS};
+use crate::secrets::{fingerprint, redact_inline, KNOWN_DEFAULT_SECRETS};
 use serde_json::{json, Map, Value};
 
 /// Default credentials CloudStack ships in global settings (H10), by setting name.
@@ -81,10 +81,21 @@ impl SettingRow {
             || DEFAULT_CREDENTIAL_SETTINGS
                 .iter()
                 .any(|(n, _)| *n == self.name)
-            || (is_secret_key(&self.name)
+            || (is_secret_setting_name(&self.name)
                 && !is_boolish(self.default_value.as_deref())
                 && !is_boolish(self.value.as_deref()))
     }
+}
+
+/// A setting whose name ends in a credential word (`cloudian.admin.password`,
+/// `cloudian.sso.key`, `...stats.auth`), unlike settings *about* credentials
+/// (`user.password.encoders.exclude`, `password.policy.regex`, `api.key.access`).
+pub fn is_secret_setting_name(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        last.as_str(),
+        "password" | "pass" | "passwd" | "secret" | "secretkey" | "privatekey" | "passphrase" | "psk" | "auth" | "key" | "token"
+    )
 }
 
 /// Scope as stored: a bitmask (4.21+) becomes the list of scope names; text (older
@@ -185,7 +196,9 @@ pub fn record(rows: &[SettingRow], source: &str, fp_key: Option<&[u8]>, facts: &
         facts.set(
             format!("cs.setting.{}", r.name),
             source,
-            eff.map(Value::from).unwrap_or(Value::Null),
+            // Credentials inside URL-like values (secstorage.proxy) are redacted.
+            eff.map(|v| Value::from(redact_inline(&v)))
+                .unwrap_or(Value::Null),
         );
     }
 }
@@ -234,6 +247,16 @@ fn describe_secret(r: &SettingRow, fp_key: Option<&[u8]>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_names() {
+        for n in ["cloudian.admin.password", "cloudian.sso.key", "network.loadbalancer.haproxy.stats.auth", "ssh.privatekey", "alert.smtp.password"] {
+            assert!(is_secret_setting_name(n), "{n}");
+        }
+        for n in ["user.password.encoders.exclude", "password.policy.regex", "api.key.access", "use.secret.key.in.response", "ssh.publickey"] {
+            assert!(!is_secret_setting_name(n), "{n}");
+        }
+    }
 
     #[test]
     fn scope_bitmask_and_text() {
