@@ -72,7 +72,11 @@ fn secure_sql() -> String {
         ("user.password.encoders.exclude", "MD5,LDAP,PLAINTEXT", ""),
         ("user.authenticators.exclude", "PLAINTEXT", ""),
         ("incorrect.login.attempts.allowed", "5", "5"),
-        ("api.allowed.source.cidr.list", "192.0.2.0/24", "0.0.0.0/0,::/0"),
+        (
+            "api.allowed.source.cidr.list",
+            "192.0.2.0/24",
+            "0.0.0.0/0,::/0",
+        ),
         ("enable.secure.session.cookie", "true", "false"),
         ("enforce.post.requests.and.timestamps", "true", "false"),
         ("ca.plugin.root.auth.strictness", "true", "false"),
@@ -98,17 +102,38 @@ fn secure_sql() -> String {
 
 fn common_hidden() -> String {
     let mut s = String::new();
-    s += &row("ca.plugin.root.ca.certificate", Some(&v2(DB_KEY, &ca_pem())), "Hidden", 1, None);
+    s += &row(
+        "ca.plugin.root.ca.certificate",
+        Some(&v2(DB_KEY, &ca_pem())),
+        "Hidden",
+        1,
+        None,
+    );
     s += &row(
         "ca.plugin.root.private.key",
-        Some(&v2(DB_KEY, &format!("-----BEGIN PRIVATE KEY-----\n{CANARY_PRIVKEY}\n-----END PRIVATE KEY-----\n"))),
+        Some(&v2(
+            DB_KEY,
+            &format!("-----BEGIN PRIVATE KEY-----\n{CANARY_PRIVKEY}\n-----END PRIVATE KEY-----\n"),
+        )),
         "Hidden",
         1,
         None,
     );
     // A Hidden value stored in clear (as with encryption type none): still never shown.
-    s += &row("security.encryption.key", Some(CANARY_HIDDEN), "Hidden", 1, None);
-    s += &row("ssh.privatekey", Some(&v2(DB_KEY, CANARY_HIDDEN)), "Hidden", 1, None);
+    s += &row(
+        "security.encryption.key",
+        Some(CANARY_HIDDEN),
+        "Hidden",
+        1,
+        None,
+    );
+    s += &row(
+        "ssh.privatekey",
+        Some(&v2(DB_KEY, CANARY_HIDDEN)),
+        "Hidden",
+        1,
+        None,
+    );
     s
 }
 
@@ -134,8 +159,20 @@ fn insecure_sql() -> String {
         0,
         None,
     );
-    s += &row("cloudian.admin.password", Some("public"), "Advanced", 1, Some("public"));
-    s += &row("security.singlesignon.key", Some(&v2(DB_KEY, CANARY_HIDDEN)), "Secure", 0, None);
+    s += &row(
+        "cloudian.admin.password",
+        Some("public"),
+        "Advanced",
+        1,
+        Some("public"),
+    );
+    s += &row(
+        "security.singlesignon.key",
+        Some(&v2(DB_KEY, CANARY_HIDDEN)),
+        "Secure",
+        0,
+        None,
+    );
     s += &common_hidden();
     // Domains: two override 2FA, one of them off.
     s += "INSERT INTO domain (id, parent, name, uuid, path, level) VALUES (3, 1, 'lax', 'd-3', '/lax/', 1), (4, 1, 'strict', 'd-4', '/strict/', 1);\n";
@@ -229,7 +266,11 @@ fn outcome(report: &Value, id: &str) -> String {
 fn assert_no_leak(texts: &[&str], secrets: &[&str]) {
     for t in texts {
         for s in secrets {
-            assert!(!t.contains(s), "secret {s:?} leaked into output:\n{}", &t[..t.len().min(3000)]);
+            assert!(
+                !t.contains(s),
+                "secret {s:?} leaked into output:\n{}",
+                &t[..t.len().min(3000)]
+            );
         }
     }
 }
@@ -238,10 +279,33 @@ fn assert_no_leak(texts: &[&str], secrets: &[&str]) {
 fn audit_all(root: &Path, secrets: &[&str]) -> (Value, Value, i32) {
     let r = root.to_str().unwrap();
     let facts = run(&["collect", "--root", r, "--db-timeout", "5"], &[]);
-    let json = run(&["audit", "--root", r, "--format", "json", "--as-of", "2026-11-28"], &[]);
-    let table = run(&["audit", "--root", r, "--format", "table", "--color", "never"], &[]);
+    let json = run(
+        &[
+            "audit",
+            "--root",
+            r,
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-28",
+        ],
+        &[],
+    );
+    let table = run(
+        &[
+            "audit", "--root", r, "--format", "table", "--color", "never",
+        ],
+        &[],
+    );
     assert_no_leak(
-        &[&facts.stdout, &facts.stderr, &json.stdout, &json.stderr, &table.stdout, &table.stderr],
+        &[
+            &facts.stdout,
+            &facts.stderr,
+            &json.stdout,
+            &json.stderr,
+            &table.stdout,
+            &table.stderr,
+        ],
         secrets,
     );
     assert_eq!(facts.code, 0, "{}", facts.stderr);
@@ -258,11 +322,25 @@ fn secure_deployment_full_audit() {
     let db = m.new_db(SCHEMA_422);
     m.sql(Some(&db.name), &secure_sql());
     let t = tree(&db, &db.password);
-    let secrets = [CANARY_HIDDEN, CANARY_PRIVKEY, db.password.as_str(), MS_KEY, DB_KEY, "Long-Random-1"];
+    let secrets = [
+        CANARY_HIDDEN,
+        CANARY_PRIVKEY,
+        db.password.as_str(),
+        MS_KEY,
+        DB_KEY,
+        "Long-Random-1",
+    ];
     let (facts, report, _) = audit_all(t.path(), &secrets);
-    assert_eq!(facts["sources"]["db"]["status"], "ok", "{}", facts["sources"]);
+    assert_eq!(
+        facts["sources"]["db"]["status"], "ok",
+        "{}",
+        facts["sources"]
+    );
     assert_eq!(facts["facts"]["cs.version"]["value"], "4.22.0.0");
-    assert_eq!(facts["facts"]["cs.setting.enable.user.2fa"]["value"], "true");
+    assert_eq!(
+        facts["facts"]["cs.setting.enable.user.2fa"]["value"],
+        "true"
+    );
     assert_eq!(
         facts["facts"]["cs.setting_info.enable.user.2fa"]["value"]["scope"]["names"],
         serde_json::json!(["Domain"])
@@ -271,19 +349,57 @@ fn secure_deployment_full_audit() {
     let pw = &facts["facts"]["secret.db.db.cloud.password"]["value"];
     assert_eq!(pw["decrypted"], "V2");
     assert_eq!(pw["known_default"], false);
-    assert_eq!(facts["facts"]["secret.db.db.cloud.encrypt.secret"]["value"]["decrypted"], "V1");
+    assert_eq!(
+        facts["facts"]["secret.db.db.cloud.encrypt.secret"]["value"]["decrypted"],
+        "V1"
+    );
     // The Root CA certificate (Hidden, DB-key encrypted) is available as PEM.
-    let pem = facts["facts"]["cs.root_ca.certificate_pem"]["value"].as_str().unwrap();
+    let pem = facts["facts"]["cs.root_ca.certificate_pem"]["value"]
+        .as_str()
+        .unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
-    assert!(facts["facts"].get("cs.setting.ca.plugin.root.private.key").is_none());
+    assert!(facts["facts"]
+        .get("cs.setting.ca.plugin.root.private.key")
+        .is_none());
     for id in [
-        "CS-SET-001", "CS-SET-002", "CS-SET-003", "CS-SET-004", "CS-SET-005", "CS-SET-006",
-        "CS-SET-008", "CS-SET-009", "CS-SET-010", "CS-SET-011", "CS-SET-012", "CS-SET-013",
-        "CS-SET-014", "CS-SET-015", "CS-SET-016", "CS-SET-017", "CS-SET-018", "CS-SET-019",
-        "CS-SET-022", "CS-SET-023", "CS-SET-025", "CS-SET-026", "CS-DBS-002", "CS-DBP-002", "CS-DBP-003",
+        "CS-SET-001",
+        "CS-SET-002",
+        "CS-SET-003",
+        "CS-SET-004",
+        "CS-SET-005",
+        "CS-SET-006",
+        "CS-SET-008",
+        "CS-SET-009",
+        "CS-SET-010",
+        "CS-SET-011",
+        "CS-SET-012",
+        "CS-SET-013",
+        "CS-SET-014",
+        "CS-SET-015",
+        "CS-SET-016",
+        "CS-SET-017",
+        "CS-SET-018",
+        "CS-SET-019",
+        "CS-SET-022",
+        "CS-SET-023",
+        "CS-SET-025",
+        "CS-SET-026",
+        "CS-DBS-002",
+        "CS-DBP-002",
+        "CS-DBP-003",
         "CS-DBP-004",
     ] {
-        assert_eq!(outcome(&report, id), "pass", "{id}: {}", report["results"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap());
+        assert_eq!(
+            outcome(&report, id),
+            "pass",
+            "{id}: {}",
+            report["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == id)
+                .unwrap()
+        );
     }
     // The test account may not read mysql.user: denied is unknown, never pass.
     assert_eq!(outcome(&report, "CS-DBS-001"), "unknown");
@@ -295,11 +411,21 @@ fn insecure_deployment_full_audit_and_domain_overrides() {
     let db = m.new_db(SCHEMA_422);
     m.sql(Some(&db.name), &insecure_sql());
     let t = tree(&db, &db.password);
-    let secrets = [CANARY_HIDDEN, CANARY_PRIVKEY, db.password.as_str(), MS_KEY, DB_KEY];
+    let secrets = [
+        CANARY_HIDDEN,
+        CANARY_PRIVKEY,
+        db.password.as_str(),
+        MS_KEY,
+        DB_KEY,
+    ];
     let (facts, report, code) = audit_all(t.path(), &secrets);
     assert_eq!(code, 1, "findings give exit code 1");
     let o = &facts["facts"]["cs.domain_override.enable.user.2fa"]["value"];
-    assert_eq!((o["count"].as_i64(), o["false_count"].as_i64()), (Some(2), Some(1)), "{o}");
+    assert_eq!(
+        (o["count"].as_i64(), o["false_count"].as_i64()),
+        (Some(2), Some(1)),
+        "{o}"
+    );
     assert!(o["sample"].to_string().contains("/lax/"), "{o}");
     let a = &facts["facts"]["cs.account_override.api.allowed.source.cidr.list"]["value"];
     assert_eq!(a["values"]["0.0.0.0/0"], 1, "{a}");
@@ -309,9 +435,20 @@ fn insecure_deployment_full_audit_and_domain_overrides() {
     assert_eq!(admins["users"][0]["role"], "domain_admin");
     assert_eq!(facts["facts"]["cs.user2.state"]["value"], "disabled");
     for id in [
-        "CS-SET-001", "CS-SET-005", "CS-SET-006", "CS-SET-008", "CS-SET-009", "CS-SET-010",
-        "CS-SET-011", "CS-SET-012", "CS-SET-013", "CS-SET-017", "CS-SET-019", "CS-SET-021",
-        "CS-SET-022", "CS-SET-023",
+        "CS-SET-001",
+        "CS-SET-005",
+        "CS-SET-006",
+        "CS-SET-008",
+        "CS-SET-009",
+        "CS-SET-010",
+        "CS-SET-011",
+        "CS-SET-012",
+        "CS-SET-013",
+        "CS-SET-017",
+        "CS-SET-019",
+        "CS-SET-021",
+        "CS-SET-022",
+        "CS-SET-023",
     ] {
         assert_eq!(outcome(&report, id), "fail", "{id}");
     }
@@ -381,13 +518,31 @@ fn wrong_password_is_permission_denied_and_never_printed() {
     assert_eq!(r, MissingReason::PermissionDenied, "{d}");
     assert!(d.contains("1045"), "{d}");
     // And through the binary: the report names the reason, nothing leaks.
-    let out = run(&["audit", "--root", t.path().to_str().unwrap(), "--format", "json"], &[]);
-    assert_no_leak(&[&out.stdout, &out.stderr, &c.facts.to_json()], &["Wrong-canary-Pw-4242", MS_KEY]);
+    let out = run(
+        &[
+            "audit",
+            "--root",
+            t.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_no_leak(
+        &[&out.stdout, &out.stderr, &c.facts.to_json()],
+        &["Wrong-canary-Pw-4242", MS_KEY],
+    );
     let rep: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(outcome(&rep, "CS-SET-004"), "unknown");
     // A password given through the environment overrides db.properties.
     let out = run(
-        &["collect", "--root", t.path().to_str().unwrap(), "--db-password-env", "SP_TEST_PW"],
+        &[
+            "collect",
+            "--root",
+            t.path().to_str().unwrap(),
+            "--db-password-env",
+            "SP_TEST_PW",
+        ],
         &[("SP_TEST_PW", &db.password)],
     );
     let f: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -398,11 +553,21 @@ fn wrong_password_is_permission_denied_and_never_printed() {
 #[test]
 fn password_in_db_url_is_refused() {
     let out = run(
-        &["collect", "--root", "/", "--db-url", "mysql://cloud:Sekr1t@127.0.0.1/cloud"],
+        &[
+            "collect",
+            "--root",
+            "/",
+            "--db-url",
+            "mysql://cloud:Sekr1t@127.0.0.1/cloud",
+        ],
         &[],
     );
     assert_eq!(out.code, 2);
-    assert!(!out.stderr.contains("Sekr1t") && out.stderr.contains("password"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("Sekr1t") && out.stderr.contains("password"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -431,26 +596,57 @@ fn old_schema_4_11_is_read() {
     let c = collect::collect(&opts(t.path(), Some(db.url()), Some(&db.password), 5));
     let f = &c.facts;
     assert_eq!(f.sources["db"].status, "ok", "{:?}", f.sources);
-    assert_eq!(f.get("cs.version").unwrap().value, Some(Value::from("4.11.3.0")));
-    // value NULL: default_value is the effective value.
-    assert_eq!(f.get("cs.setting.enable.user.2fa").unwrap().value, Some(Value::from("false")));
     assert_eq!(
-        f.get("cs.setting_info.enable.user.2fa").unwrap().into_owned().value.unwrap()["scope"],
+        f.get("cs.version").unwrap().value,
+        Some(Value::from("4.11.3.0"))
+    );
+    // value NULL: default_value is the effective value.
+    assert_eq!(
+        f.get("cs.setting.enable.user.2fa").unwrap().value,
+        Some(Value::from("false"))
+    );
+    assert_eq!(
+        f.get("cs.setting_info.enable.user.2fa")
+            .unwrap()
+            .into_owned()
+            .value
+            .unwrap()["scope"],
         Value::from("Domain")
     );
-    assert_eq!(f.get("cs.setting.api.throttling.enabled").unwrap().value, Some(Value::from("true")));
+    assert_eq!(
+        f.get("cs.setting.api.throttling.enabled").unwrap().value,
+        Some(Value::from("true"))
+    );
     // Absent row, namespace complete: known absent.
     assert_eq!(
-        f.get("cs.setting.mandate.user.2fa").unwrap().into_owned().missing.unwrap().reason,
+        f.get("cs.setting.mandate.user.2fa")
+            .unwrap()
+            .into_owned()
+            .missing
+            .unwrap()
+            .reason,
         MissingReason::Absent
     );
     // No 2FA columns before 4.18: unknown, not pass.
     assert_eq!(
-        f.get("cs.admin_users_without_2fa").unwrap().into_owned().missing.unwrap().reason,
+        f.get("cs.admin_users_without_2fa")
+            .unwrap()
+            .into_owned()
+            .missing
+            .unwrap()
+            .reason,
         MissingReason::Unsupported
     );
-    assert_eq!(f.get("cs.user2.state").unwrap().value, Some(Value::from("disabled")));
-    let o = f.get("cs.domain_override.enable.user.2fa").unwrap().into_owned().value.unwrap();
+    assert_eq!(
+        f.get("cs.user2.state").unwrap().value,
+        Some(Value::from("disabled"))
+    );
+    let o = f
+        .get("cs.domain_override.enable.user.2fa")
+        .unwrap()
+        .into_owned()
+        .value
+        .unwrap();
     assert_eq!(o["false_count"], 1);
 }
 
@@ -471,7 +667,15 @@ fn settings_from_offline_exports() {
     std::fs::write(&raw, format!("{{\"listconfigurationsresponse\": {text}}}")).unwrap();
     for f in [&cmk, &raw] {
         let out = run(
-            &["audit", "--root", t.path().to_str().unwrap(), "--settings-export", f.to_str().unwrap(), "--format", "json"],
+            &[
+                "audit",
+                "--root",
+                t.path().to_str().unwrap(),
+                "--settings-export",
+                f.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
             &[],
         );
         assert_no_leak(&[&out.stdout, &out.stderr], &[CANARY_HIDDEN]);
@@ -483,7 +687,13 @@ fn settings_from_offline_exports() {
         // DB-only facts are unknown, naming the export as the reason.
         assert_eq!(outcome(&rep, "CS-SET-008"), "unknown");
         let facts = run(
-            &["collect", "--root", t.path().to_str().unwrap(), "--settings-export", f.to_str().unwrap()],
+            &[
+                "collect",
+                "--root",
+                t.path().to_str().unwrap(),
+                "--settings-export",
+                f.to_str().unwrap(),
+            ],
             &[],
         );
         let fv: Value = serde_json::from_str(&facts.stdout).unwrap();
@@ -493,4 +703,3 @@ fn settings_from_offline_exports() {
             .starts_with("export:"));
     }
 }
-

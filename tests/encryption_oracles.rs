@@ -20,7 +20,11 @@ fn jasypt_encrypt(key: &str, pt: &str) -> Option<String> {
         return None;
     }
     let o = Command::new("java")
-        .args(["-cp", JASYPT, "org.jasypt.intf.cli.JasyptPBEStringEncryptionCLI"])
+        .args([
+            "-cp",
+            JASYPT,
+            "org.jasypt.intf.cli.JasyptPBEStringEncryptionCLI",
+        ])
         .arg(format!("input={pt}"))
         .arg(format!("password={key}"))
         .args(["algorithm=PBEWithMD5AndDES", "verbose=false"])
@@ -30,7 +34,11 @@ fn jasypt_encrypt(key: &str, pt: &str) -> Option<String> {
     let ct = String::from_utf8(o.stdout).unwrap().trim().to_string();
     // SunJCE's PBE refuses non-ASCII passwords ("Password is not ASCII"), so V1 keys
     // are ASCII in practice; the CLI then prints nothing.
-    assert!(!ct.is_empty(), "jasypt gave no ciphertext: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !ct.is_empty(),
+        "jasypt gave no ciphertext: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     Some(ct)
 }
 
@@ -80,7 +88,9 @@ const CASES: &[(&str, &str)] = &[
 #[test]
 fn v1_matches_jasypt() {
     for (key, pt) in CASES {
-        let Some(ct) = jasypt_encrypt(key, pt) else { return };
+        let Some(ct) = jasypt_encrypt(key, pt) else {
+            return;
+        };
         assert_eq!(decrypt_v1(key, &ct).unwrap().expose(), *pt, "{key}");
         // No pinned version: V2 fails, V1 answers (CloudStackEncryptor order).
         let (p, v) = decrypt(key, &ct, None).unwrap();
@@ -92,7 +102,9 @@ fn v1_matches_jasypt() {
 #[test]
 fn v2_matches_tink() {
     for (key, pt) in CASES {
-        let Some(ct) = tink_encrypt(key, pt) else { return };
+        let Some(ct) = tink_encrypt(key, pt) else {
+            return;
+        };
         assert_eq!(decrypt_v2(key, &ct).unwrap().expose(), *pt, "{key}");
         let (p, v) = decrypt(key, &ct, None).unwrap();
         assert_eq!((p.expose(), v), (*pt, Version::V2));
@@ -100,7 +112,9 @@ fn v2_matches_tink() {
         assert!(decrypt_v2("wrong-key", &ct).is_err());
     }
     // V2 keys may be any UTF-8 (SHA-256 of the UTF-8 bytes).
-    let Some(ct) = tink_encrypt("k3y-with-ümlaut", "x") else { return };
+    let Some(ct) = tink_encrypt("k3y-with-ümlaut", "x") else {
+        return;
+    };
     assert_eq!(decrypt_v2("k3y-with-ümlaut", &ct).unwrap().expose(), "x");
 }
 
@@ -119,7 +133,11 @@ fn secret_fact(c: &collect::Collected, key: &str) -> serde_json::Value {
     c.facts.get(key).unwrap().into_owned().value.unwrap()
 }
 
-fn no_db(root: &std::path::Path, env_key: Option<&str>, key_file: Option<std::path::PathBuf>) -> CollectOptions {
+fn no_db(
+    root: &std::path::Path,
+    env_key: Option<&str>,
+    key_file: Option<std::path::PathBuf>,
+) -> CollectOptions {
     CollectOptions {
         root: root.to_path_buf(),
         db: DbOptions {
@@ -134,8 +152,12 @@ fn no_db(root: &std::path::Path, env_key: Option<&str>, key_file: Option<std::pa
 
 #[test]
 fn properties_enc_values_with_each_key_source() {
-    let Some(v1) = jasypt_encrypt("password", "cloud") else { return };
-    let Some(v2) = tink_encrypt("password", "S3cure-DB-key") else { return };
+    let Some(v1) = jasypt_encrypt("password", "cloud") else {
+        return;
+    };
+    let Some(v2) = tink_encrypt("password", "S3cure-DB-key") else {
+        return;
+    };
     let props = |t: &str| {
         format!("db.cloud.encryption.type={t}\ndb.cloud.password=ENC({v1})\ndb.cloud.encrypt.secret=ENC({v2})\n")
     };
@@ -143,27 +165,51 @@ fn properties_enc_values_with_each_key_source() {
     let t = root_with(&props("file"), Some("password\n"));
     let c = collect::collect(&no_db(t.path(), None, None));
     let pw = secret_fact(&c, "secret.db.db.cloud.password");
-    assert_eq!((pw["decrypted"].as_str(), pw["known_default"].as_bool()), (Some("V1"), Some(true)), "{pw}");
+    assert_eq!(
+        (pw["decrypted"].as_str(), pw["known_default"].as_bool()),
+        (Some("V1"), Some(true)),
+        "{pw}"
+    );
     let sk = secret_fact(&c, "secret.db.db.cloud.encrypt.secret");
-    assert_eq!((sk["decrypted"].as_str(), sk["known_default"].as_bool()), (Some("V2"), Some(false)), "{sk}");
+    assert_eq!(
+        (sk["decrypted"].as_str(), sk["known_default"].as_bool()),
+        (Some("V2"), Some(false)),
+        "{sk}"
+    );
     let json = c.facts.to_json();
     assert!(!json.contains("S3cure-DB-key"), "{json}");
     // env: CLOUD_SECRET_KEY.
     let t = root_with(&props("env"), None);
     let c = collect::collect(&no_db(t.path(), Some("password"), None));
-    assert_eq!(secret_fact(&c, "secret.db.db.cloud.password")["known_default"], true);
+    assert_eq!(
+        secret_fact(&c, "secret.db.db.cloud.password")["known_default"],
+        true
+    );
     let c = collect::collect(&no_db(t.path(), None, None));
     let pw = secret_fact(&c, "secret.db.db.cloud.password");
-    assert!(pw.get("known_default").is_none() && pw["not_decrypted"].as_str().unwrap().contains("CLOUD_SECRET_KEY"), "{pw}");
+    assert!(
+        pw.get("known_default").is_none()
+            && pw["not_decrypted"]
+                .as_str()
+                .unwrap()
+                .contains("CLOUD_SECRET_KEY"),
+        "{pw}"
+    );
     // web: not reproducible offline, unless --key-file.
     let t = root_with(&props("web"), None);
     let c = collect::collect(&no_db(t.path(), None, None));
     let pw = secret_fact(&c, "secret.db.db.cloud.password");
-    assert!(pw["not_decrypted"].as_str().unwrap().contains("8097"), "{pw}");
+    assert!(
+        pw["not_decrypted"].as_str().unwrap().contains("8097"),
+        "{pw}"
+    );
     let kf = t.path().join("ms.key");
     std::fs::write(&kf, "password\n").unwrap();
     let c = collect::collect(&no_db(t.path(), None, Some(kf)));
-    assert_eq!(secret_fact(&c, "secret.db.db.cloud.password")["decrypted"], "V1");
+    assert_eq!(
+        secret_fact(&c, "secret.db.db.cloud.password")["decrypted"],
+        "V1"
+    );
     // A wrong key: not decrypted, says so, no guess.
     let t = root_with(&props("file"), Some("not-the-key\n"));
     let c = collect::collect(&no_db(t.path(), None, None));

@@ -216,7 +216,12 @@ impl Condition {
                 ParamValue::Literal(lit) => {
                     if matches!(
                         self.op,
-                        Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::DaysUntilAtLeast | Op::CidrPrefixAtLeast
+                        Op::Gt
+                            | Op::Ge
+                            | Op::Lt
+                            | Op::Le
+                            | Op::DaysUntilAtLeast
+                            | Op::CidrPrefixAtLeast
                     ) && !matches!(lit, toml::Value::Integer(_) | toml::Value::Float(_))
                     {
                         return Err(format!(

@@ -44,7 +44,11 @@ pub const OVERRIDE_KEYS: &[&str] = &[
 /// certificate (public) and the settings that ship default credentials (H10).
 fn fetched_secret_names() -> Vec<&'static str> {
     let mut v = vec![ROOT_CA_CERT];
-    v.extend(settings::DEFAULT_CREDENTIAL_SETTINGS.iter().map(|(n, _)| *n));
+    v.extend(
+        settings::DEFAULT_CREDENTIAL_SETTINGS
+            .iter()
+            .map(|(n, _)| *n),
+    );
     v
 }
 
@@ -217,8 +221,12 @@ pub fn target(
     }
     if let Some(uri) = get("db.cloud.uri") {
         // TransactionLegacy: when set, host/port/name/params are ignored.
-        let u = parse_url(uri.trim_start_matches("jdbc:"))
-            .ok_or_else(|| DbError::new(MissingReason::Unsupported, "db.cloud.uri is not a mysql URI"))?;
+        let u = parse_url(uri.trim_start_matches("jdbc:")).ok_or_else(|| {
+            DbError::new(
+                MissingReason::Unsupported,
+                "db.cloud.uri is not a mysql URI",
+            )
+        })?;
         t.host = u.host;
         t.port = u.port.unwrap_or(3306);
         if let Some(d) = u.db {
@@ -328,7 +336,12 @@ fn parse_url(s: &str) -> Option<ParsedUrl> {
     let first = hosts.split(',').next()?.trim();
     let (host, port) = if let Some(h) = first.strip_prefix('[') {
         let (h, p) = h.split_once(']')?;
-        (h.to_string(), p.strip_prefix(':').map(|p| p.parse().ok()).unwrap_or(Some(3306)))
+        (
+            h.to_string(),
+            p.strip_prefix(':')
+                .map(|p| p.parse().ok())
+                .unwrap_or(Some(3306)),
+        )
     } else {
         match first.rsplit_once(':') {
             Some((h, p)) => (h.to_string(), Some(p.parse().ok()?)),
@@ -398,12 +411,16 @@ pub fn keys(
 pub struct DbStats {
     pub queries: u32,
     pub elapsed: Duration,
+    /// The slowest query and its time.
+    pub slowest: String,
 }
 
 struct Session {
     conn: Conn,
     timeout: Duration,
     queries: u32,
+    /// The slowest query (its first words) and its time, for the benchmark.
+    slowest: (String, Duration),
     secrets: Vec<String>,
 }
 
@@ -411,7 +428,12 @@ impl Session {
     async fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError> {
         self.queries += 1;
         let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-        match tokio::time::timeout(self.timeout, self.conn.query::<Row, _>(sql)).await {
+        let t0 = Instant::now();
+        let r = tokio::time::timeout(self.timeout, self.conn.query::<Row, _>(sql)).await;
+        if t0.elapsed() > self.slowest.1 {
+            self.slowest = (sql.chars().take(60).collect(), t0.elapsed());
+        }
+        match r {
             Ok(Ok(rows)) => Ok(rows),
             Ok(Err(e)) => Err(classify(&e, &secrets)),
             Err(_) => Err(DbError::new(
@@ -535,10 +557,12 @@ pub fn collect(
             conn,
             timeout: opts.query_timeout,
             queries: 0,
+            slowest: (String::new(), Duration::ZERO),
             secrets,
         };
         let ok = run(&mut s, target, keys, fp_key, facts).await;
         let queries = s.queries;
+        let slowest = format!("{} ms: {}", s.slowest.1.as_millis(), s.slowest.0);
         let _ = tokio::time::timeout(Duration::from_secs(1), s.conn.disconnect()).await;
         if let Err(e) = ok {
             all_missing(facts, &target.location(), &e);
@@ -546,15 +570,17 @@ pub fn collect(
         DbStats {
             queries,
             elapsed: Duration::ZERO,
+            slowest,
         }
     });
     stats.elapsed = start.elapsed();
     if let Some(st) = facts.sources.get_mut(SOURCE) {
         if st.status == "ok" {
             st.detail = format!(
-                "{} queries in {} ms",
+                "{} queries in {} ms (slowest {})",
                 stats.queries,
-                stats.elapsed.as_millis()
+                stats.elapsed.as_millis(),
+                stats.slowest
             );
         }
     }
@@ -608,8 +634,24 @@ async fn run(
     let src = format!("{SOURCE}:{}.configuration", target.db);
     settings_query(s, &conf, keys, fp_key, &src, facts).await?;
     let has = |t: &str, c: &str| cols.get(t).is_some_and(|s| s.contains(c));
-    overrides(s, "domain", has("domain_details", "name"), has("domain", "path"), target, facts).await;
-    overrides(s, "account", has("account_details", "name"), has("account", "account_name"), target, facts).await;
+    overrides(
+        s,
+        "domain",
+        has("domain_details", "name"),
+        has("domain", "path"),
+        target,
+        facts,
+    )
+    .await;
+    overrides(
+        s,
+        "account",
+        has("account_details", "name"),
+        has("account", "account_name"),
+        target,
+        facts,
+    )
+    .await;
     users(s, &cols, target, facts).await;
     version(s, has("version", "version"), target, facts).await;
     dbserver(s, facts).await;
@@ -769,11 +811,17 @@ async fn overrides(
         return;
     }
     let keys = sql_list(OVERRIDE_KEYS);
-    // One aggregate over the whole table (a constant number of rows out) ...
+    // Two queries whatever the table size: one scan giving, per setting, the total,
+    // the `true` count and the 20 most frequent values; and a sample naming who
+    // overrides (in id order, so it stops early).
     let agg = s
         .query(&format!(
-            "SELECT name, value, COUNT(*) FROM {kind}_details WHERE name IN ({keys}) \
-             GROUP BY name, value ORDER BY name, COUNT(*) DESC"
+            "SELECT name, v, c, tot, tru FROM (SELECT name, v, c, \
+               SUM(c) OVER (PARTITION BY name) AS tot, SUM(t) OVER (PARTITION BY name) AS tru, \
+               ROW_NUMBER() OVER (PARTITION BY name ORDER BY c DESC, v) AS rn \
+             FROM (SELECT name, LEFT(value, 128) AS v, COUNT(*) AS c, SUM(TRIM(value) = 'true') AS t \
+                   FROM {kind}_details WHERE name IN ({keys}) GROUP BY name, LEFT(value, 128)) g) w \
+             WHERE rn <= 20 ORDER BY name, rn"
         ))
         .await;
     let agg = match agg {
@@ -783,45 +831,43 @@ async fn overrides(
             return;
         }
     };
-    // ... and a bounded sample naming who overrides.
     let sample_sql = if kind == "domain" {
         format!(
             "SELECT x.name, x.domain_id, {}, x.value FROM domain_details x {} \
-             WHERE x.name IN ({keys}) ORDER BY x.name, x.id LIMIT 200",
+             WHERE x.name IN ({keys}) ORDER BY x.id LIMIT 200",
             if names_ok { "d.path" } else { "NULL" },
-            if names_ok { "LEFT JOIN domain d ON d.id = x.domain_id" } else { "" }
+            if names_ok {
+                "LEFT JOIN domain d ON d.id = x.domain_id"
+            } else {
+                ""
+            }
         )
     } else {
         format!(
             "SELECT x.name, x.account_id, {}, x.value FROM account_details x {} \
-             WHERE x.name IN ({keys}) ORDER BY x.name, x.id LIMIT 200",
+             WHERE x.name IN ({keys}) ORDER BY x.id LIMIT 200",
             if names_ok { "a.account_name" } else { "NULL" },
-            if names_ok { "LEFT JOIN account a ON a.id = x.account_id" } else { "" }
+            if names_ok {
+                "LEFT JOIN account a ON a.id = x.account_id"
+            } else {
+                ""
+            }
         )
     };
     let sample = s.query(&sample_sql).await.unwrap_or_default();
     facts.namespace_complete(&prefix, &src);
     let mut per: BTreeMap<String, Value> = BTreeMap::new();
     for r in &agg {
-        let (Some(name), value, Some(n)) = (cell(r, 0), cell(r, 1), cell_i64(r, 2)) else {
+        let (Some(name), Some(c), Some(tot)) = (cell(r, 0), cell_i64(r, 2), cell_i64(r, 3)) else {
             continue;
         };
-        let e = per.entry(name).or_insert_with(|| {
-            json!({"count": 0, "true_count": 0, "false_count": 0, "values": {}, "sample": []})
-        });
-        let v = value.unwrap_or_default();
-        e["count"] = Value::from(e["count"].as_i64().unwrap_or(0) + n);
         // Boolean.parseBoolean: only "true" (any case) is true.
-        let b = if v.trim().eq_ignore_ascii_case("true") {
-            "true_count"
-        } else {
-            "false_count"
-        };
-        e[b] = Value::from(e[b].as_i64().unwrap_or(0) + n);
+        let t = cell_i64(r, 4).unwrap_or(0);
+        let e = per.entry(name).or_insert_with(|| {
+            json!({"count": tot, "true_count": t, "false_count": tot - t, "values": {}, "sample": []})
+        });
         if let Some(m) = e["values"].as_object_mut() {
-            if m.len() < 20 {
-                m.insert(v, Value::from(n));
-            }
+            m.insert(cell(r, 1).unwrap_or_default(), Value::from(c));
         }
     }
     let id_key = format!("{kind}_id");
@@ -871,7 +917,11 @@ async fn users(
              WHERE u.removed IS NULL AND a.removed IS NULL AND a.type IN (1, 2) AND a.id <> 1 \
              AND u.state = 'enabled' AND u.is_user_2fa_enabled = 0 ORDER BY u.id LIMIT 100",
             if dom { "d.path" } else { "NULL" },
-            if dom { "LEFT JOIN domain d ON d.id = a.domain_id" } else { "" }
+            if dom {
+                "LEFT JOIN domain d ON d.id = a.domain_id"
+            } else {
+                ""
+            }
         );
         match s.query(&sql).await {
             Ok(rows) => {
@@ -896,7 +946,12 @@ async fn users(
     // when it is disabled.
     facts.namespace_complete("cs.user2.", &src);
     if !ucols.contains("state") {
-        facts.namespace_missing("cs.user2.", &src, MissingReason::Unsupported, "no user.state column");
+        facts.namespace_missing(
+            "cs.user2.",
+            &src,
+            MissingReason::Unsupported,
+            "no user.state column",
+        );
         return;
     }
     match s
@@ -934,7 +989,10 @@ async fn version(s: &mut Session, ok: bool, target: &Target, facts: &mut Facts) 
     {
         Ok(rows) => match rows.first().and_then(|r| cell(r, 0)) {
             Some(v) => facts.set("cs.version", &src, v.trim().to_string()),
-            None => facts.insert("cs.version", Fact::absent(&src, "the version table is empty")),
+            None => facts.insert(
+                "cs.version",
+                Fact::absent(&src, "the version table is empty"),
+            ),
         },
         Err(e) => facts.insert("cs.version", Fact::missing(&src, e.reason, e.detail)),
     }
@@ -1001,7 +1059,12 @@ async fn dbserver(s: &mut Session, facts: &mut Facts) {
             }
         }
         Err(e) => {
-            for k in ["have_ssl", "require_secure_transport", "bind_address", "version"] {
+            for k in [
+                "have_ssl",
+                "require_secure_transport",
+                "bind_address",
+                "version",
+            ] {
                 facts.insert(
                     format!("dbserver.{k}"),
                     Fact::missing(src, e.reason, e.detail.clone()),
@@ -1059,49 +1122,6 @@ pub fn parse_grants(lines: &[String]) -> Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        let u = parse_url("mysql://cloud@db.example:3307/cloud?useSSL=true").unwrap();
-        assert_eq!(
-            (u.user.as_deref(), u.host.as_str(), u.port, u.db.as_deref(), u.ssl, u.had_password),
-            (Some("cloud"), "db.example", Some(3307), Some("cloud"), Some(true), false)
-        );
-        assert!(parse_url("mysql://cloud:pw@h/cloud").unwrap().had_password);
-        let j = parse_url("mysql://h1:3306,h2:3306/cloud?prepStmtCacheSize=517").unwrap();
-        assert_eq!((j.host.as_str(), j.port), ("h1", Some(3306)));
-        assert!(parse_url("postgres://x").is_none());
-    }
-
-    #[test]
-    fn grants_summary_drops_hashes() {
-        let g = parse_grants(&[
-            "GRANT PROCESS ON *.* TO `cloud`@`%` IDENTIFIED BY PASSWORD '*ABCDEF'".into(),
-            "GRANT ALL PRIVILEGES ON `cloud`.* TO `cloud`@`%` WITH GRANT OPTION".into(),
-        ]);
-        assert!(!g.to_string().contains("ABCDEF"));
-        assert_eq!(g["all_privileges_on"], json!(["cloud.*"]));
-        assert_eq!(g["global_privileges"], json!(["PROCESS"]));
-        assert_eq!(g["with_grant_option"], json!(true));
-    }
-
-    #[test]
-    fn sanitize_removes_password() {
-        let m = sanitize("mysql://cloud:hunter22@h/x failed for hunter22", &["hunter22"]);
-        assert!(!m.contains("hunter22"), "{m}");
-    }
-
-    #[test]
-    fn pem_only_certificates() {
-        let t = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBB\n-----END PRIVATE KEY-----\n";
-        let c = certificate_pem(t).unwrap();
-        assert!(c.contains("AAA") && !c.contains("BBB"));
-    }
-}
-
 /// Re-describes the `secret.<file>.*` facts of one properties file now that `ENC()`
 /// values can be decrypted (in memory, compared, dropped).
 fn redescribe_secrets(
@@ -1124,13 +1144,15 @@ fn redescribe_secrets(
         let v = match ms_key.get() {
             Some(k) => match encryption::decrypt(k, ct, None) {
                 Ok((p, ver)) => {
-                    let mut v = crate::secrets::SecretFacts::describe(key, raw, Some(p.expose()), fp_key)
-                        .to_json();
+                    let mut v =
+                        crate::secrets::SecretFacts::describe(key, raw, Some(p.expose()), fp_key)
+                            .to_json();
                     v["decrypted"] = Value::from(ver.as_str());
                     v
                 }
                 Err(e) => {
-                    let mut v = crate::secrets::SecretFacts::describe(key, raw, None, fp_key).to_json();
+                    let mut v =
+                        crate::secrets::SecretFacts::describe(key, raw, None, fp_key).to_json();
                     v["not_decrypted"] = Value::from(format!("{e} (key from {})", ms_key.origin));
                     v
                 }
@@ -1155,7 +1177,11 @@ pub fn run_all(
     fp_key: Option<&[u8]>,
     facts: &mut Facts,
 ) -> Option<DbStats> {
-    let env_key = || opts.cloud_secret_key.as_ref().map(|s| s.expose().to_string());
+    let env_key = || {
+        opts.cloud_secret_key
+            .as_ref()
+            .map(|s| s.expose().to_string())
+    };
     let keys = db_props.map(|p| keys(fs, p, opts.key_file.as_deref(), env_key()));
     if let (Some(p), Some(k)) = (db_props, &keys) {
         redescribe_secrets("db", p, &k.ms_key, fp_key, facts);
@@ -1167,14 +1193,18 @@ pub fn run_all(
     }
     if let Some(path) = &opts.settings_export {
         super::export::collect(path, fp_key, facts);
-        let why = "settings were read from an offline export (--settings-export); no database connection";
+        let why =
+            "settings were read from an offline export (--settings-export); no database connection";
         for p in ["cs.", "dbserver."] {
             facts.namespace_missing(p, SOURCE, MissingReason::NotCollected, why);
         }
         return None;
     }
     if opts.disabled {
-        let e = DbError::new(MissingReason::NotCollected, "database collection disabled (--no-db)");
+        let e = DbError::new(
+            MissingReason::NotCollected,
+            "database collection disabled (--no-db)",
+        );
         all_missing(facts, "-", &e);
         return None;
     }
@@ -1184,5 +1214,65 @@ pub fn run_all(
             all_missing(facts, "db.properties", &e);
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = parse_url("mysql://cloud@db.example:3307/cloud?useSSL=true").unwrap();
+        assert_eq!(
+            (
+                u.user.as_deref(),
+                u.host.as_str(),
+                u.port,
+                u.db.as_deref(),
+                u.ssl,
+                u.had_password
+            ),
+            (
+                Some("cloud"),
+                "db.example",
+                Some(3307),
+                Some("cloud"),
+                Some(true),
+                false
+            )
+        );
+        assert!(parse_url("mysql://cloud:pw@h/cloud").unwrap().had_password);
+        let j = parse_url("mysql://h1:3306,h2:3306/cloud?prepStmtCacheSize=517").unwrap();
+        assert_eq!((j.host.as_str(), j.port), ("h1", Some(3306)));
+        assert!(parse_url("postgres://x").is_none());
+    }
+
+    #[test]
+    fn grants_summary_drops_hashes() {
+        let g = parse_grants(&[
+            "GRANT PROCESS ON *.* TO `cloud`@`%` IDENTIFIED BY PASSWORD '*ABCDEF'".into(),
+            "GRANT ALL PRIVILEGES ON `cloud`.* TO `cloud`@`%` WITH GRANT OPTION".into(),
+        ]);
+        assert!(!g.to_string().contains("ABCDEF"));
+        assert_eq!(g["all_privileges_on"], json!(["cloud.*"]));
+        assert_eq!(g["global_privileges"], json!(["PROCESS"]));
+        assert_eq!(g["with_grant_option"], json!(true));
+    }
+
+    #[test]
+    fn sanitize_removes_password() {
+        let m = sanitize(
+            "mysql://cloud:hunter22@h/x failed for hunter22",
+            &["hunter22"],
+        );
+        assert!(!m.contains("hunter22"), "{m}");
+    }
+
+    #[test]
+    fn pem_only_certificates() {
+        let t = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBB\n-----END PRIVATE KEY-----\n";
+        let c = certificate_pem(t).unwrap();
+        assert!(c.contains("AAA") && !c.contains("BBB"));
     }
 }

@@ -277,7 +277,12 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected_not_panicking() {
-        for s in ["", "!!!", "AAAA", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        for s in [
+            "",
+            "!!!",
+            "AAAA",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
             assert!(decrypt("k", s, None).is_err(), "{s}");
         }
     }

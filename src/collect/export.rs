@@ -16,13 +16,8 @@ pub const MAX_EXPORT: u64 = 64 * 1024 * 1024;
 
 /// Parses an export into settings rows; the error names what is wrong, never a value.
 pub fn parse(text: &str) -> Result<Vec<SettingRow>, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "not JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        )
-    })?;
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("not JSON (line {}, column {})", e.line(), e.column()))?;
     let list = v
         .get("listconfigurationsresponse")
         .and_then(|r| r.get("configuration"))
@@ -120,7 +115,10 @@ pub fn collect(path: &std::path::Path, fp_key: Option<&[u8]>, facts: &mut Facts)
                     kind: "export".into(),
                     location: loc.clone(),
                     status: "ok".into(),
-                    detail: format!("{} settings (listConfigurations omits Hidden ones)", rows.len()),
+                    detail: format!(
+                        "{} settings (listConfigurations omits Hidden ones)",
+                        rows.len()
+                    ),
                 },
             );
             settings::record(&rows, &source, fp_key, facts);

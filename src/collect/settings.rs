@@ -94,7 +94,17 @@ pub fn is_secret_setting_name(name: &str) -> bool {
     let last = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     matches!(
         last.as_str(),
-        "password" | "pass" | "passwd" | "secret" | "secretkey" | "privatekey" | "passphrase" | "psk" | "auth" | "key" | "token"
+        "password"
+            | "pass"
+            | "passwd"
+            | "secret"
+            | "secretkey"
+            | "privatekey"
+            | "passphrase"
+            | "psk"
+            | "auth"
+            | "key"
+            | "token"
     )
 }
 
@@ -225,7 +235,9 @@ fn describe_secret(r: &SettingRow, fp_key: Option<&[u8]>) -> Value {
         Some(p) => {
             let known = KNOWN_DEFAULT_SECRETS.contains(&p)
                 || shipped == Some(p)
-                || r.default_value.as_deref().is_some_and(|d| !d.is_empty() && d == p);
+                || r.default_value
+                    .as_deref()
+                    .is_some_and(|d| !d.is_empty() && d == p);
             v["known_default"] = Value::Bool(known && !p.is_empty());
             v["empty"] = Value::Bool(p.is_empty());
             if let (Some(k), false) = (fp_key, p.is_empty()) {
@@ -250,10 +262,22 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for n in ["cloudian.admin.password", "cloudian.sso.key", "network.loadbalancer.haproxy.stats.auth", "ssh.privatekey", "alert.smtp.password"] {
+        for n in [
+            "cloudian.admin.password",
+            "cloudian.sso.key",
+            "network.loadbalancer.haproxy.stats.auth",
+            "ssh.privatekey",
+            "alert.smtp.password",
+        ] {
             assert!(is_secret_setting_name(n), "{n}");
         }
-        for n in ["user.password.encoders.exclude", "password.policy.regex", "api.key.access", "use.secret.key.in.response", "ssh.publickey"] {
+        for n in [
+            "user.password.encoders.exclude",
+            "password.policy.regex",
+            "api.key.access",
+            "use.secret.key.in.response",
+            "ssh.publickey",
+        ] {
             assert!(!is_secret_setting_name(n), "{n}");
         }
     }
@@ -320,6 +344,6 @@ mod tests {
                 .value,
             Some(json!("false"))
         );
-        assert!(f.facts.get("cs.setting.cloudian.admin.password").is_none());
+        assert!(!f.facts.contains_key("cs.setting.cloudian.admin.password"));
     }
 }

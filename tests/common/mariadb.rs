@@ -26,7 +26,14 @@ static SERVER: OnceLock<Option<Maria>> = OnceLock::new();
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 fn which(name: &str) -> Option<PathBuf> {
-    for d in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/sbin", "/bin"] {
+    for d in [
+        "/usr/sbin",
+        "/usr/bin",
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/sbin",
+        "/bin",
+    ] {
         let p = Path::new(d).join(name);
         if p.is_file() {
             return Some(p);
@@ -107,7 +114,9 @@ pub fn start(extra: &[String]) -> Result<Maria, String> {
     if ids.is_some() {
         init.arg("--user=mysql");
     }
-    let out = init.output().map_err(|e| format!("mariadb-install-db: {e}"))?;
+    let out = init
+        .output()
+        .map_err(|e| format!("mariadb-install-db: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "mariadb-install-db failed: {}",
@@ -124,7 +133,10 @@ pub fn start(extra: &[String]) -> Result<Maria, String> {
         .arg(format!("--socket={}", sock.display()))
         .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
         .arg(format!("--log-error={}", dir.join("err.log").display()))
-        .args(["--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0"])
+        .args([
+            "--innodb-buffer-pool-size=64M",
+            "--innodb-flush-log-at-trx-commit=0",
+        ])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -170,14 +182,18 @@ pub fn start(extra: &[String]) -> Result<Maria, String> {
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let ok = Command::new(which("mariadb-admin").or_else(|| which("mysqladmin")).unwrap())
-            .arg("--no-defaults")
-            .arg(format!("--socket={}", m.sock.display()))
-            .args(["-uroot", "--connect-timeout=1", "ping"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
+        let ok = Command::new(
+            which("mariadb-admin")
+                .or_else(|| which("mysqladmin"))
+                .unwrap(),
+        )
+        .arg("--no-defaults")
+        .arg(format!("--socket={}", m.sock.display()))
+        .args(["-uroot", "--connect-timeout=1", "ping"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
         if ok {
             return Ok(m);
         }
@@ -260,7 +276,10 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn url(&self) -> String {
-        format!("mysql://{}@127.0.0.1:{}/{}", self.user, self.port, self.name)
+        format!(
+            "mysql://{}@127.0.0.1:{}/{}",
+            self.user, self.port, self.name
+        )
     }
 }
 
