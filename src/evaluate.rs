@@ -477,6 +477,25 @@ impl<'a> Evaluator<'a> {
                     None => Tri::Error(format!("{key}: {} is not a date", short(v))),
                 }
             }
+            Op::CidrPrefixAtLeast => {
+                let Some(want) = self.operand(cond).as_ref().and_then(as_f64) else {
+                    return Tri::Error("threshold is not a number".into());
+                };
+                let Some(items) = as_list(v) else {
+                    return Tri::Error(format!("{key}: {} is not a list", short(v)));
+                };
+                if items.is_empty() {
+                    return Tri::False;
+                }
+                for i in &items {
+                    match cidr_v4_prefix(i) {
+                        Some(p) if f64::from(p) >= want => {}
+                        Some(_) => return Tri::False,
+                        None => return Tri::Error(format!("{key}: {i:?} is not a CIDR")),
+                    }
+                }
+                Tri::True
+            }
             Op::Present | Op::Absent | Op::All | Op::Any | Op::Not => {
                 Tri::Error("internal: composite op in leaf".into())
             }
@@ -600,6 +619,25 @@ fn as_list(v: &Value) -> Option<Vec<String>> {
         ),
         Value::Null => Some(Vec::new()),
         _ => None,
+    }
+}
+
+/// The prefix length of a CIDR (or a bare address), IPv6 mapped onto the IPv4 scale
+/// (prefix - 96, at least 0) so one threshold covers both.
+pub fn cidr_v4_prefix(s: &str) -> Option<u8> {
+    let (addr, len) = match s.trim().split_once('/') {
+        Some((a, l)) => (a.trim(), Some(l.trim().parse::<u8>().ok()?)),
+        None => (s.trim(), None),
+    };
+    match addr.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(_) => {
+            let l = len.unwrap_or(32);
+            (l <= 32).then_some(l)
+        }
+        std::net::IpAddr::V6(_) => {
+            let l = len.unwrap_or(128);
+            (l <= 128).then_some(l.saturating_sub(96))
+        }
     }
 }
 
@@ -782,6 +820,27 @@ pub fn describe(
         Op::Present => format!("{subject} is present"),
         Op::Absent => format!("{subject} is absent"),
         Op::DaysUntilAtLeast => format!("{subject} at least {} days away", operand()),
+        Op::CidrPrefixAtLeast => format!(
+            "{subject} is a non-empty list of CIDRs each at least /{} (IPv6: /{}+96)",
+            operand(),
+            operand()
+        ),
         Op::All | Op::Any | Op::Not => unreachable!("handled above"),
+    }
+}
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::cidr_v4_prefix;
+
+    #[test]
+    fn cidr_prefixes() {
+        assert_eq!(cidr_v4_prefix("10.0.0.0/8"), Some(8));
+        assert_eq!(cidr_v4_prefix(" 192.0.2.7 "), Some(32));
+        assert_eq!(cidr_v4_prefix("0.0.0.0/0"), Some(0));
+        assert_eq!(cidr_v4_prefix("::/0"), Some(0));
+        assert_eq!(cidr_v4_prefix("2001:db8::/120"), Some(24));
+        assert_eq!(cidr_v4_prefix("10.0.0.0/33"), None);
+        assert_eq!(cidr_v4_prefix("nope/8"), None);
     }
 }

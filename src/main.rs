@@ -143,6 +143,36 @@ struct CollectArgs {
     /// from several hosts can show which share a secret without revealing it.
     #[arg(long, value_name = "FILE")]
     fingerprint_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+/// Where the CloudStack settings come from: the `cloud` database (default, with the
+/// connection in db.properties) or an offline export.
+#[derive(Args)]
+struct DbArgs {
+    /// Do not connect to the database (DB-based checks come out unknown).
+    #[arg(long)]
+    no_db: bool,
+    /// Connect here instead of what db.properties says: mysql://USER@HOST:PORT/DB
+    /// (add ?ssl=true for TLS). A password in the URL is refused: use --db-password-env.
+    #[arg(long, value_name = "URL")]
+    db_url: Option<String>,
+    /// Name of an environment variable holding the DB password (overrides db.properties).
+    #[arg(long, value_name = "VAR")]
+    db_password_env: Option<String>,
+    /// Connect and per-query timeout, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    db_timeout: u64,
+    /// File whose first line is the management-server key (decrypts ENC() values),
+    /// instead of what db.cloud.encryption.type says (/etc/cloudstack/management/key
+    /// for `file`, $CLOUD_SECRET_KEY for `env`).
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// Read settings from a `cmk list configurations` JSON export or a raw
+    /// listconfigurationsresponse instead of the database.
+    #[arg(long, value_name = "FILE")]
+    settings_export: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -314,6 +344,48 @@ fn collect_opts(a: &CollectArgs) -> Result<CollectOptions, Failure> {
         host: a.host.clone(),
         timestamp: a.timestamp,
         fingerprint_key,
+        db: db_opts(&a.db)?,
+    })
+}
+
+fn db_opts(a: &DbArgs) -> Result<collect::database::DbOptions, Failure> {
+    use collect::database::{DbOptions, SecretString};
+    if a.db_timeout == 0 || a.db_timeout > 300 {
+        return Err(usage("--db-timeout must be between 1 and 300 seconds"));
+    }
+    let password = match &a.db_password_env {
+        Some(var) => match std::env::var(var) {
+            Ok(v) => Some(SecretString::new(v)),
+            Err(_) => {
+                return Err(usage(format!(
+                    "--db-password-env {var}: the variable is not set (or not UTF-8)"
+                )))
+            }
+        },
+        None => None,
+    };
+    if let Some(u) = &a.db_url {
+        // Refuse early: a password on the command line is visible to every local user.
+        let rest = u.split("://").nth(1).unwrap_or("");
+        let auth = rest.split('/').next().unwrap_or("");
+        if auth.rsplit_once('@').is_some_and(|(a, _)| a.contains(':')) {
+            return Err(usage(
+                "--db-url must not contain a password; use --db-password-env VAR",
+            ));
+        }
+    }
+    let t = std::time::Duration::from_secs(a.db_timeout);
+    Ok(DbOptions {
+        disabled: a.no_db,
+        url: a.db_url.clone(),
+        password,
+        connect_timeout: t,
+        query_timeout: t,
+        key_file: a.key_file.clone(),
+        cloud_secret_key: std::env::var(collect::encryption::MS_KEY_ENV)
+            .ok()
+            .map(SecretString::new),
+        settings_export: a.settings_export.clone(),
     })
 }
 

@@ -134,6 +134,7 @@ fn exit_0_when_compliant_and_1_on_findings() {
     ]);
     let o = run(&[
         "audit",
+        "--no-db",
         "--root",
         good.path().to_str().unwrap(),
         "--catalog",
@@ -162,6 +163,7 @@ fn exit_0_when_compliant_and_1_on_findings() {
     ]);
     let o = run(&[
         "audit",
+        "--no-db",
         "--root",
         bad.path().to_str().unwrap(),
         "--catalog",
@@ -173,6 +175,7 @@ fn exit_0_when_compliant_and_1_on_findings() {
     // --min-score alone can fail a run with no finding at or above --fail-on.
     let o = run(&[
         "audit",
+        "--no-db",
         "--root",
         good.path().to_str().unwrap(),
         "--catalog",
@@ -185,6 +188,7 @@ fn exit_0_when_compliant_and_1_on_findings() {
     assert_eq!(code(&o), 1);
     let o = run(&[
         "audit",
+        "--no-db",
         "--root",
         bad.path().to_str().unwrap(),
         "--catalog",
@@ -253,7 +257,12 @@ fn exit_2_on_usage_and_catalog_errors() {
 #[test]
 fn exit_3_when_the_audit_cannot_run() {
     assert_eq!(
-        code(&run(&["audit", "--root", "/nonexistent/stackposture-root"])),
+        code(&run(&[
+            "audit",
+            "--no-db",
+            "--root",
+            "/nonexistent/stackposture-root"
+        ])),
         3
     );
     assert_eq!(code(&run(&["evaluate", "/nonexistent/facts.json"])), 3);
@@ -275,7 +284,7 @@ fn root_resolves_host_paths_and_never_leaks_secrets() {
         ("etc/hostname", "ms-under-root\n"),
     ]);
     let root = t.path().to_str().unwrap();
-    let o = run(&["collect", "--root", root]);
+    let o = run(&["collect", "--no-db", "--root", root]);
     assert_eq!(code(&o), 0);
     let facts = String::from_utf8(o.stdout).unwrap();
     assert!(!facts.contains(CANARY), "facts leak the canary");
@@ -291,7 +300,7 @@ fn root_resolves_host_paths_and_never_leaks_secrets() {
         "/etc/cloudstack/management/db.properties"
     );
     for fmt in ["table", "json"] {
-        let o = run(&["audit", "--root", root, "--format", fmt]);
+        let o = run(&["audit", "--no-db", "--root", root, "--format", fmt]);
         let all = format!(
             "{}{}",
             String::from_utf8_lossy(&o.stdout),
@@ -304,6 +313,7 @@ fn root_resolves_host_paths_and_never_leaks_secrets() {
     let kp = key.path().join("k");
     let o = run(&[
         "collect",
+        "--no-db",
         "--root",
         root,
         "--fingerprint-key-file",
@@ -329,7 +339,7 @@ fn root_never_escapes_through_links() {
         mgmt.join("server.properties"),
     )
     .unwrap();
-    let o = run(&["collect", "--root", t.path().to_str().unwrap()]);
+    let o = run(&["collect", "--no-db", "--root", t.path().to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["facts"]["props.db.db.cloud.host"]["value"], "inside-root");
     // ../.. cannot climb above the root: /etc/passwd of the tree does not exist.
@@ -347,7 +357,7 @@ fn fifo_is_never_opened() {
     )
     .unwrap();
     let start = std::time::Instant::now();
-    let o = run(&["collect", "--root", t.path().to_str().unwrap()]);
+    let o = run(&["collect", "--no-db", "--root", t.path().to_str().unwrap()]);
     assert_eq!(code(&o), 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["sources"]["db.properties"]["status"], "unsupported");
@@ -461,6 +471,7 @@ fn diff_reports_regressions_and_fixes() {
     for (root, file) in [(&good, &a), (&bad, &b)] {
         let o = run(&[
             "audit",
+            "--no-db",
             "--root",
             root.path().to_str().unwrap(),
             "--catalog",

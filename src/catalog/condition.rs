@@ -42,6 +42,9 @@ pub enum Op {
     Present,
     Absent,
     DaysUntilAtLeast,
+    /// Every CIDR in a comma-separated list is at least this narrow (IPv4 prefix
+    /// length; IPv6 prefixes are compared as prefix - 96); an empty list is false.
+    CidrPrefixAtLeast,
     All,
     Any,
     Not,
@@ -72,6 +75,7 @@ impl Op {
             Op::Present => "present",
             Op::Absent => "absent",
             Op::DaysUntilAtLeast => "days_until_at_least",
+            Op::CidrPrefixAtLeast => "cidr_prefix_at_least",
             Op::All => "all",
             Op::Any => "any",
             Op::Not => "not",
@@ -176,7 +180,7 @@ impl Condition {
             Op::Equals | Op::NotEquals | Op::Contains | Op::NotContains => {
                 need(self.value.is_some(), "value")?
             }
-            Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::DaysUntilAtLeast => {
+            Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::DaysUntilAtLeast | Op::CidrPrefixAtLeast => {
                 need(self.value.is_some(), "value")?;
             }
             Op::OneOf | Op::NotOneOf | Op::OwnerIn | Op::GroupIn => need(
@@ -212,7 +216,12 @@ impl Condition {
                 ParamValue::Literal(lit) => {
                     if matches!(
                         self.op,
-                        Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::DaysUntilAtLeast
+                        Op::Gt
+                            | Op::Ge
+                            | Op::Lt
+                            | Op::Le
+                            | Op::DaysUntilAtLeast
+                            | Op::CidrPrefixAtLeast
                     ) && !matches!(lit, toml::Value::Integer(_) | toml::Value::Float(_))
                     {
                         return Err(format!(

@@ -1,7 +1,11 @@
 //! Collectors: one module per source. Each turns its source into facts and knows
 //! nothing of checks. Every I/O operation is bounded (read caps, timeouts).
 
+pub mod database;
+pub mod encryption;
+pub mod export;
 pub mod properties;
+pub mod settings;
 
 use crate::facts::Facts;
 use crate::rootfs::RootFs;
@@ -18,6 +22,8 @@ pub struct CollectOptions {
     pub timestamp: bool,
     /// Key for keyed fingerprints of secrets (none: no fingerprints).
     pub fingerprint_key: Option<Vec<u8>>,
+    /// The `cloud` database / offline settings export (see `collect::database`).
+    pub db: database::DbOptions,
 }
 
 impl Default for CollectOptions {
@@ -27,6 +33,7 @@ impl Default for CollectOptions {
             host: None,
             timestamp: false,
             fingerprint_key: None,
+            db: database::DbOptions::default(),
         }
     }
 }
@@ -49,6 +56,14 @@ pub fn collect(opts: &CollectOptions) -> Collected {
     for (name, path) in properties::FILES {
         files.push(properties::collect_file(&fs, name, path, fp, &mut facts));
     }
+    database::run_all(
+        &fs,
+        &opts.db,
+        files.first().and_then(Option::as_ref),
+        files.get(1).and_then(Option::as_ref),
+        fp,
+        &mut facts,
+    );
     Collected { facts }
 }
 

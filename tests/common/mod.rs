@@ -1,6 +1,8 @@
 //! Shared test helpers.
 #![allow(dead_code)]
 
+pub mod mariadb;
+
 /// Finds an external tool a test needs. Missing: a loud SKIP locally, a failure in CI
 /// (`CI` set), so CI can never pass by skipping.
 pub fn tool(name: &str) -> Option<String> {
