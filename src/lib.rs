@@ -8,10 +8,12 @@ pub mod catalog;
 pub mod collect;
 pub mod evaluate;
 pub mod facts;
+pub mod privileges;
 pub mod report;
 pub mod rootfs;
 pub mod score;
 pub mod secrets;
+pub mod vuln;
 
 use catalog::{Catalog, Profile, Severity};
 use evaluate::EvalContext;

@@ -1,6 +1,13 @@
 //! Collectors: one module per source. Each turns its source into facts and knows
 //! nothing of checks. Every I/O operation is bounded (read caps, timeouts).
 
+pub mod accounts;
+pub mod clock;
+pub mod files;
+pub mod host;
+pub mod listeners;
+pub mod packages;
+pub mod procs;
 pub mod properties;
 
 use crate::facts::Facts;
@@ -18,6 +25,8 @@ pub struct CollectOptions {
     pub timestamp: bool,
     /// Key for keyed fingerprints of secrets (none: no fingerprints).
     pub fingerprint_key: Option<Vec<u8>>,
+    /// When to read the auditor's own host state (/proc, clock); see `collect::host`.
+    pub host_state: host::HostState,
 }
 
 impl Default for CollectOptions {
@@ -27,6 +36,7 @@ impl Default for CollectOptions {
             host: None,
             timestamp: false,
             fingerprint_key: None,
+            host_state: host::HostState::Auto,
         }
     }
 }
@@ -49,6 +59,9 @@ pub fn collect(opts: &CollectOptions) -> Collected {
     for (name, path) in properties::FILES {
         files.push(properties::collect_file(&fs, name, path, fp, &mut facts));
     }
+    host::collect(&fs, opts.host_state, &mut facts);
+    // Keep last: matches the installed version (cs.version from the DB, else packages).
+    crate::vuln::annotate(&mut facts);
     Collected { facts }
 }
 
