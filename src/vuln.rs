@@ -21,8 +21,15 @@ pub const ADVISORIES_TSV: &str = include_str!("../checks/cloudstack/advisories.t
 
 /// A CloudStack version: 4.19.1.3, or the coming three-part scheme (24.0.0). Missing
 /// trailing parts compare as 0.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Version(pub Vec<u64>);
+
+impl PartialEq for Version {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Version {}
 
 impl Version {
     /// Parses the leading `N(.N)*` of a version string (`4.19.1.3-SNAPSHOT`,
