@@ -7,7 +7,15 @@ use std::net::TcpListener;
 use std::path::Path;
 
 fn sockets(f: &Facts) -> Vec<String> {
-    f.facts["listen.sockets"].value.as_ref().unwrap().as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    f.facts["listen.sockets"]
+        .value
+        .as_ref()
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -22,9 +30,15 @@ fn finds_real_ipv4_listeners() {
     assert!(s.contains(&lo_s), "{lo_s} not in {s:?}");
     assert!(s.contains(&any_s), "{any_s} not in {s:?}");
     let all = listeners::parse(&std::fs::read_to_string("/proc/net/tcp").unwrap());
-    let l = all.iter().find(|l| l.port == lo.local_addr().unwrap().port()).unwrap();
+    let l = all
+        .iter()
+        .find(|l| l.port == lo.local_addr().unwrap().port())
+        .unwrap();
     assert!(listeners::is_loopback(&l.addr));
-    let a = all.iter().find(|l| l.port == any.local_addr().unwrap().port()).unwrap();
+    let a = all
+        .iter()
+        .find(|l| l.port == any.local_addr().unwrap().port())
+        .unwrap();
     assert!(!listeners::is_loopback(&a.addr));
     // A connected (not listening) socket is not reported.
     let c = std::net::TcpStream::connect(lo.local_addr().unwrap()).unwrap();
@@ -53,7 +67,10 @@ fn finds_real_ipv6_loopback_listener() {
     let want = format!("[::1]:{}", l.local_addr().unwrap().port());
     assert!(sockets(&f).contains(&want), "{want} not found");
     let all = listeners::parse(&std::fs::read_to_string("/proc/net/tcp6").unwrap());
-    let hit = all.iter().find(|x| x.port == l.local_addr().unwrap().port()).unwrap();
+    let hit = all
+        .iter()
+        .find(|x| x.port == l.local_addr().unwrap().port())
+        .unwrap();
     assert!(listeners::is_loopback(&hit.addr));
 }
 
@@ -63,5 +80,8 @@ fn unreadable_proc_is_missing_not_empty() {
     let mut f = Facts::new();
     listeners::collect(t.path(), &mut f);
     let g = f.get("listen.port.8096").unwrap();
-    assert!(g.value.is_none(), "no /proc/net/tcp must not read as 'nothing listens'");
+    assert!(
+        g.value.is_none(),
+        "no /proc/net/tcp must not read as 'nothing listens'"
+    );
 }

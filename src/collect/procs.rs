@@ -43,7 +43,7 @@ pub fn classify(cmdline: &[u8]) -> Option<&'static str> {
     }
     SERVICES
         .iter()
-        .find(|(_, class)| args.iter().any(|a| *a == class.as_bytes()))
+        .find(|(_, class)| args.contains(&class.as_bytes()))
         .map(|(s, _)| *s)
 }
 
