@@ -9,10 +9,12 @@ pub mod collect;
 pub mod diff;
 pub mod evaluate;
 pub mod facts;
+pub mod privileges;
 pub mod report;
 pub mod rootfs;
 pub mod score;
 pub mod secrets;
+pub mod vuln;
 pub mod waivers;
 
 use catalog::{Catalog, Profile, Severity};

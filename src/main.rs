@@ -68,6 +68,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
+    /// List the facts this user cannot read, and the smallest grant that would fix each.
+    Privileges {
+        #[command(flatten)]
+        collect: CollectArgs,
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
     /// List or show the checks of the catalog.
     Checks {
         #[command(subcommand)]
@@ -143,8 +150,19 @@ struct CollectArgs {
     /// from several hosts can show which share a secret without revealing it.
     #[arg(long, value_name = "FILE")]
     fingerprint_key_file: Option<PathBuf>,
+    /// Read this machine's host state (/proc/net/tcp*, processes, kernel clock): `auto`
+    /// only when --root is /, `always`, or `never`.
+    #[arg(long, value_enum, default_value_t = HostStateArg::Auto)]
+    host_state: HostStateArg,
     #[command(flatten)]
     db: DbArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum HostStateArg {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Where the CloudStack settings come from: the `cloud` database (default, with the
@@ -344,6 +362,11 @@ fn collect_opts(a: &CollectArgs) -> Result<CollectOptions, Failure> {
         host: a.host.clone(),
         timestamp: a.timestamp,
         fingerprint_key,
+        host_state: match a.host_state {
+            HostStateArg::Auto => collect::host::HostState::Auto,
+            HostStateArg::Always => collect::host::HostState::Always,
+            HostStateArg::Never => collect::host::HostState::Never,
+        },
         db: db_opts(&a.db)?,
     })
 }
@@ -497,6 +520,50 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             } else {
                 EXIT_OK
             })
+        }
+        Command::Privileges { collect, format } => {
+            let opts = collect_opts(&collect)?;
+            let collected = collect::collect(&opts);
+            let fs = stackposture::rootfs::RootFs::new(&opts.root);
+            let denied = stackposture::privileges::denied_with_grants(&fs, &collected.facts);
+            let user = stackposture::privileges::current_user();
+            let text = match format {
+                ListFormat::Json => {
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "user": user,
+                        "denied": denied,
+                    }))
+                    .expect("serialise")
+                        + "\n"
+                }
+                ListFormat::Table | ListFormat::Markdown => {
+                    if denied.is_empty() {
+                        format!("{user} can read every fact the collectors look for.\n")
+                    } else {
+                        let mut t = comfy_table::Table::new();
+                        t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+                            .force_no_tty()
+                            .set_header(vec![
+                                "Fact (or prefix*)",
+                                "Why and the grant that fixes it",
+                            ]);
+                        for d in &denied {
+                            let k = if d.key.ends_with('.') {
+                                format!("{}*", d.key)
+                            } else {
+                                d.key.clone()
+                            };
+                            t.add_row(vec![k, d.detail.clone()]);
+                        }
+                        format!(
+                            "{t}\n{} fact(s) or prefixes unreadable as {user}; checks on them come out unknown.\n",
+                            denied.len()
+                        )
+                    }
+                }
+            };
+            emit(&text, None)?;
+            Ok(EXIT_OK)
         }
         Command::Checks { cmd, catalog } => {
             let cat = load_catalog(&catalog)?;

@@ -105,6 +105,17 @@ impl RootFs {
     /// following symbolic links inside the root. The last component is resolved too
     /// unless `follow_last` is false.
     pub fn resolve(&self, abs: &str, follow_last: bool) -> Result<PathBuf, ReadError> {
+        self.resolve_traced(abs, follow_last).map(|(p, _)| p)
+    }
+
+    /// Like [`RootFs::resolve`], and also says whether a `..` (in the path or in a link
+    /// target) tried to climb above the root and was held at it, as a chroot would.
+    pub fn resolve_traced(
+        &self,
+        abs: &str,
+        follow_last: bool,
+    ) -> Result<(PathBuf, bool), ReadError> {
+        let mut clamped = false;
         let mut pending: Vec<OsString> = Path::new(abs)
             .components()
             .filter_map(|c| match c {
@@ -118,7 +129,9 @@ impl RootFs {
         let mut links = 0;
         while let Some(name) = pending.pop() {
             if name == ".." {
-                cur.pop();
+                if cur.pop().is_none() {
+                    clamped = true;
+                }
                 continue;
             }
             let is_last = pending.is_empty();
@@ -153,9 +166,86 @@ impl RootFs {
         }
         let mut out = self.root.clone();
         out.extend(cur.iter());
-        Ok(out)
+        Ok((out, clamped))
     }
 
+    /// The audited host's path for a real path under the root (`<root>/etc/x` -> `/etc/x`).
+    pub fn host_path(&self, real: &Path) -> String {
+        match real.strip_prefix(&self.root) {
+            Ok(rel) => format!("/{}", rel.to_string_lossy()),
+            Err(_) => real.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// `lstat` of a host path (parent links resolved inside the root, the last component
+    /// not followed); for a symbolic link, also its target and what it resolves to inside
+    /// the root. Never opens the file.
+    pub fn inspect(&self, abs: &str) -> Result<Inspected, ReadError> {
+        let path = self.resolve(abs, false)?;
+        let lstat = std::fs::symlink_metadata(&path)?;
+        if !lstat.file_type().is_symlink() {
+            return Ok(Inspected {
+                host_path: self.host_path(&path),
+                lstat,
+                link: None,
+            });
+        }
+        let target = std::fs::read_link(&path)?;
+        let resolved = self.resolve_traced(abs, true).and_then(|(p, clamped)| {
+            let md = std::fs::symlink_metadata(&p)?;
+            Ok(Resolved {
+                host_path: self.host_path(&p),
+                metadata: md,
+                clamped_at_root: clamped,
+            })
+        });
+        Ok(Inspected {
+            host_path: self.host_path(&path),
+            lstat,
+            link: Some((target, resolved)),
+        })
+    }
+
+    /// The names in a directory (links to it resolved inside the root), at most `max`
+    /// (the `bool` says whether more were left out). Sorted, so runs are repeatable.
+    pub fn list_dir(&self, abs: &str, max: usize) -> Result<(Vec<OsString>, bool), ReadError> {
+        let path = self.resolve(abs, true)?;
+        let mut names = Vec::new();
+        let mut more = false;
+        for e in std::fs::read_dir(&path)? {
+            let e = e?;
+            if names.len() >= max {
+                more = true;
+                break;
+            }
+            names.push(e.file_name());
+        }
+        names.sort();
+        Ok((names, more))
+    }
+}
+
+/// What [`RootFs::inspect`] saw at one path.
+#[derive(Debug)]
+pub struct Inspected {
+    /// The path on the audited host after resolving links in its parent directories.
+    pub host_path: String,
+    /// `lstat` of the path itself.
+    pub lstat: std::fs::Metadata,
+    /// For a symbolic link: its target as written, and where it leads inside the root.
+    pub link: Option<(PathBuf, Result<Resolved, ReadError>)>,
+}
+
+/// The object a symbolic link leads to, inside the root.
+#[derive(Debug)]
+pub struct Resolved {
+    pub host_path: String,
+    pub metadata: std::fs::Metadata,
+    /// A `..` in the link chain tried to leave the root and was held at it.
+    pub clamped_at_root: bool,
+}
+
+impl RootFs {
     /// Reads a regular file (links resolved inside the root), at most `cap` bytes.
     /// Refuses FIFOs, sockets and devices without opening them.
     pub fn read_capped(&self, abs: &str, cap: u64) -> Result<Vec<u8>, ReadError> {

@@ -56,7 +56,8 @@ fn cited_source_paths_exist_at_the_reference_commit() {
                 continue;
             };
             let path = &m[1];
-            if path.starts_with("shared/") {
+            // Our own files (reference facts, the advisory table) are not CloudStack's.
+            if ["shared/", "checks/", "docs/"].iter().any(|p| path.starts_with(p)) {
                 continue;
             }
             n += 1;

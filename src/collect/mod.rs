@@ -1,9 +1,16 @@
 //! Collectors: one module per source. Each turns its source into facts and knows
 //! nothing of checks. Every I/O operation is bounded (read caps, timeouts).
 
+pub mod accounts;
+pub mod clock;
 pub mod database;
 pub mod encryption;
 pub mod export;
+pub mod files;
+pub mod host;
+pub mod listeners;
+pub mod packages;
+pub mod procs;
 pub mod properties;
 pub mod settings;
 
@@ -24,6 +31,8 @@ pub struct CollectOptions {
     pub fingerprint_key: Option<Vec<u8>>,
     /// The `cloud` database / offline settings export (see `collect::database`).
     pub db: database::DbOptions,
+    /// When to read the auditor's own host state (/proc, clock); see `collect::host`.
+    pub host_state: host::HostState,
 }
 
 impl Default for CollectOptions {
@@ -34,6 +43,7 @@ impl Default for CollectOptions {
             timestamp: false,
             fingerprint_key: None,
             db: database::DbOptions::default(),
+            host_state: host::HostState::Auto,
         }
     }
 }
@@ -64,6 +74,9 @@ pub fn collect(opts: &CollectOptions) -> Collected {
         fp,
         &mut facts,
     );
+    host::collect(&fs, opts.host_state, &mut facts);
+    // Keep last: matches the installed version (cs.version from the DB, else packages).
+    crate::vuln::annotate(&mut facts);
     Collected { facts }
 }
 
