@@ -2,6 +2,7 @@
 //! nothing of checks. Every I/O operation is bounded (read caps, timeouts).
 
 pub mod properties;
+pub mod tls;
 
 use crate::facts::Facts;
 use crate::rootfs::RootFs;
@@ -18,6 +19,12 @@ pub struct CollectOptions {
     pub timestamp: bool,
     /// Key for keyed fingerprints of secrets (none: no fingerprints).
     pub fingerprint_key: Option<Vec<u8>>,
+    /// TLS endpoints given with `--endpoint [LABEL=]HOST:PORT` (always probed).
+    pub endpoints: Vec<tls::EndpointSpec>,
+    /// Probe the deployment's own endpoints: `None` = only when `root` is `/`.
+    pub probe_deployment: Option<bool>,
+    /// Limits of the TLS probes.
+    pub tls_limits: tls::probe::Limits,
 }
 
 impl Default for CollectOptions {
@@ -27,6 +34,9 @@ impl Default for CollectOptions {
             host: None,
             timestamp: false,
             fingerprint_key: None,
+            endpoints: Vec::new(),
+            probe_deployment: None,
+            tls_limits: tls::probe::Limits::default(),
         }
     }
 }
@@ -49,7 +59,30 @@ pub fn collect(opts: &CollectOptions) -> Collected {
     for (name, path) in properties::FILES {
         files.push(properties::collect_file(&fs, name, path, fp, &mut facts));
     }
+    // TLS last: it reads the facts collected so far (ports, host, root CA).
+    let tls_facts = tls::collect(&tls_options(opts), &facts);
+    facts.merge(tls_facts);
     Collected { facts }
+}
+
+/// The TLS collector's options: the deployment is probed on the live host (`--root /`)
+/// or when asked; `--endpoint`s always.
+pub fn tls_options(opts: &CollectOptions) -> tls::TlsOptions {
+    let live = opts.root == std::path::Path::new("/");
+    tls::TlsOptions {
+        probe_deployment: opts.probe_deployment.unwrap_or(live),
+        not_probed_because: if live {
+            "deployment probing disabled (--probe-deployment no)".into()
+        } else {
+            format!(
+                "not probed: --root {} is not the live host (use --probe-deployment yes or --endpoint)",
+                opts.root.display()
+            )
+        },
+        endpoints: opts.endpoints.clone(),
+        limits: opts.tls_limits,
+        now: now_unix(),
+    }
 }
 
 fn host_name(fs: &RootFs) -> Option<String> {
