@@ -473,6 +473,17 @@ impl<'a> Evaluator<'a> {
                     None => Tri::Error(format!("{key}: {} is not a date", short(v))),
                 }
             }
+            Op::SubsetOf => {
+                let Some(allowed) = self.operand(cond).as_ref().and_then(as_list) else {
+                    return Tri::Error("subset_of: the allowed set is not a list".into());
+                };
+                let Some(items) = as_list(v) else {
+                    return Tri::Error(format!("{key}: {} is not a list", short(v)));
+                };
+                tri(items
+                    .iter()
+                    .all(|i| allowed.iter().any(|a| str_eq(i, a, ic))))
+            }
             Op::Present | Op::Absent | Op::All | Op::Any | Op::Not => {
                 Tri::Error("internal: composite op in leaf".into())
             }
@@ -778,6 +789,7 @@ pub fn describe(
         Op::Present => format!("{subject} is present"),
         Op::Absent => format!("{subject} is absent"),
         Op::DaysUntilAtLeast => format!("{subject} at least {} days away", operand()),
+        Op::SubsetOf => format!("every item of {subject} in {}", operand()),
         Op::All | Op::Any | Op::Not => unreachable!("handled above"),
     }
 }

@@ -42,6 +42,9 @@ pub enum Op {
     Present,
     Absent,
     DaysUntilAtLeast,
+    /// Every item of a list fact is in `value` (a list literal or a list param), e.g. the
+    /// accepted TLS protocols within the allowed set a profile may override.
+    SubsetOf,
     All,
     Any,
     Not,
@@ -72,6 +75,7 @@ impl Op {
             Op::Present => "present",
             Op::Absent => "absent",
             Op::DaysUntilAtLeast => "days_until_at_least",
+            Op::SubsetOf => "subset_of",
             Op::All => "all",
             Op::Any => "any",
             Op::Not => "not",
@@ -173,7 +177,7 @@ impl Condition {
             ));
         }
         match self.op {
-            Op::Equals | Op::NotEquals | Op::Contains | Op::NotContains => {
+            Op::Equals | Op::NotEquals | Op::Contains | Op::NotContains | Op::SubsetOf => {
                 need(self.value.is_some(), "value")?
             }
             Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::DaysUntilAtLeast => {
@@ -210,6 +214,9 @@ impl Condition {
                     }
                 }
                 ParamValue::Literal(lit) => {
+                    if self.op == Op::SubsetOf && !matches!(lit, toml::Value::Array(_)) {
+                        return Err(format!("field `{path}.value`: op subset_of needs a list"));
+                    }
                     if matches!(
                         self.op,
                         Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::DaysUntilAtLeast
