@@ -365,6 +365,20 @@ async fn assess(t: &Target, limits: &Limits) -> Assessment {
             return a;
         }
     };
+    if t.plain {
+        match probe::plain_http(addr, &t.host, limits).await {
+            Ok(h) => {
+                a.reachable = Some(Ok(true));
+                a.http = Some(Ok(h));
+            }
+            Err(Failure::Closed) => a.reachable = Some(Ok(false)),
+            Err(f) => {
+                a.reachable = Some(Ok(true));
+                a.http = Some(Err(miss(&f)));
+            }
+        }
+        return a;
+    }
     match probe::tcp_open(addr, limits).await {
         Ok(()) => a.reachable = Some(Ok(true)),
         Err(Failure::Closed) => {
