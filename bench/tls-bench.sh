@@ -8,7 +8,7 @@
 source "$(dirname "$0")/tls-lib.sh"
 RUNS=${1:-5}
 make_certs
-port=$(start_server legacy-weak weak.pem weak.key -cipher 'ALL:eNULL:@SECLEVEL=0' -min_protocol TLSv1)
+start_server legacy-weak weak.pem weak.key -cipher 'ALL:eNULL:@SECLEVEL=0' -min_protocol TLSv1; port=$PORT
 EMPTY=$(mktemp -d)
 t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }

@@ -10,7 +10,7 @@ rc=0
 for s in "${SCENARIOS[@]}"; do
   IFS='|' read -r name cert key args <<<"$s"
   # shellcheck disable=SC2086
-  port=$(start_server "$name" "$cert" "$key" $args)
+  start_server "$name" "$cert" "$key" $args; port=$PORT
   a=$(verdicts_stackposture "$port"); printf '%-16s %-10s %s\n' "$name" stackposture "$a"
   b=$(verdicts_sslyze "$port");       printf '%-16s %-10s %s\n' "$name" sslyze "$b"
   c=$(verdicts_testssl "$port");      printf '%-16s %-10s %s\n' "$name" testssl "$c"

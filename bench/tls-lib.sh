@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
-# start_server NAME CERT KEY [s_server args...] -> prints the port
+# start_server NAME CERT KEY [s_server args...] -> sets PORT and appends to PIDS
 start_server() {
   local name=$1 cert=$2 key=$3; shift 3
   local port; port=$(free_port)
@@ -22,7 +22,7 @@ start_server() {
       >/dev/null 2>&1 </dev/null) &
   PIDS+=($!)
   for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
-  echo "$port"
+  PORT=$port
 }
 
 make_certs() {
@@ -100,7 +100,7 @@ PY
 
 verdicts_testssl() {
   rm -f "$WORK/testssl.json"
-  "$TESTSSL" --quiet --warnings off --color 0 --ip one -p -s -S -U --jsonfile "$WORK/testssl.json" "127.0.0.1:$1" >/dev/null 2>&1 || true
+  "$TESTSSL" --quiet --warnings off --color 0 --ip one -p -s -S -B --jsonfile "$WORK/testssl.json" "127.0.0.1:$1" >/dev/null 2>&1 || true
   python3 - "$WORK/testssl.json" <<'PY'
 import json,sys,re
 j=json.load(open(sys.argv[1]))
