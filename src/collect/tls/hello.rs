@@ -460,6 +460,83 @@ fn parse_server_hello(b: &[u8]) -> Parse {
     Parse::Done(Reply::Accepted { version, suite })
 }
 
+/// Cap on the server's first flight when reading its certificates.
+pub const MAX_FLIGHT: usize = 256 * 1024;
+
+/// Result of looking for the Certificate message in a TLS <= 1.2 server flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertParse {
+    NeedMore,
+    /// The certificates as sent (DER, leaf first); empty when the flight has none.
+    Done(Vec<Vec<u8>>),
+    Invalid(&'static str),
+}
+
+/// Reads the server's first flight (ServerHello, Certificate, ...) and returns the
+/// certificate list. Pure and total, like [`parse_reply`].
+pub fn parse_flight_certs(buf: &[u8]) -> CertParse {
+    let mut hs: Vec<u8> = Vec::new();
+    let mut pos = 0usize;
+    loop {
+        // Walk the complete handshake messages reassembled so far.
+        let mut m = 0usize;
+        while let Some(h) = hs.get(m..m + 4) {
+            let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
+            if len > MAX_FLIGHT {
+                return CertParse::Invalid("handshake message larger than any real one");
+            }
+            let Some(body) = hs.get(m + 4..m + 4 + len) else {
+                break;
+            };
+            match h[0] {
+                11 => return parse_cert_list(body),
+                14 => return CertParse::Done(Vec::new()),
+                _ => {}
+            }
+            m += 4 + len;
+        }
+        let Some(hdr) = buf.get(pos..pos + 5) else {
+            return CertParse::NeedMore;
+        };
+        let len = usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        if hdr[1] != 3 || len == 0 || len > MAX_RECORD {
+            return CertParse::Invalid("not a TLS record");
+        }
+        if hdr[0] != 22 {
+            return CertParse::Invalid("no certificate before a non-handshake record");
+        }
+        let Some(frag) = buf.get(pos + 5..pos + 5 + len) else {
+            return CertParse::NeedMore;
+        };
+        if hs.len() + frag.len() > MAX_FLIGHT {
+            return CertParse::Invalid("server flight larger than the cap");
+        }
+        hs.extend_from_slice(frag);
+        pos += 5 + len;
+    }
+}
+
+fn parse_cert_list(b: &[u8]) -> CertParse {
+    let u24 = |x: &[u8]| (usize::from(x[0]) << 16) | (usize::from(x[1]) << 8) | usize::from(x[2]);
+    let Some(h) = b.get(..3) else {
+        return CertParse::Invalid("short Certificate message");
+    };
+    let total = u24(h);
+    let Some(mut rest) = b.get(3..3 + total) else {
+        return CertParse::Invalid("Certificate list truncated");
+    };
+    let mut out = Vec::new();
+    while rest.len() >= 3 && out.len() < 16 {
+        let l = u24(&rest[..3]);
+        let Some(c) = rest.get(3..3 + l) else {
+            return CertParse::Invalid("certificate truncated");
+        };
+        out.push(c.to_vec());
+        rest = &rest[3 + l..];
+    }
+    CertParse::Done(out)
+}
+
 /// What one legacy probe found, after checking the reply against what was offered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -643,6 +720,43 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_certificate_list_from_the_flight() {
+        let mut flight = server_hello(0x0303, 0xC02F, &[]);
+        let certs: [&[u8]; 2] = [b"leafDER", b"caDER"];
+        let mut list = Vec::new();
+        for c in certs {
+            list.extend_from_slice(&(c.len() as u32).to_be_bytes()[1..]);
+            list.extend_from_slice(c);
+        }
+        let mut body = (list.len() as u32).to_be_bytes()[1..].to_vec();
+        body.extend_from_slice(&list);
+        let mut msg = vec![11];
+        msg.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        msg.extend_from_slice(&body);
+        // split the Certificate message over two records
+        for part in [&msg[..7], &msg[7..]] {
+            flight.extend_from_slice(&[22, 3, 3]);
+            flight.extend_from_slice(&(part.len() as u16).to_be_bytes());
+            flight.extend_from_slice(part);
+        }
+        assert_eq!(
+            parse_flight_certs(&flight),
+            CertParse::Done(vec![b"leafDER".to_vec(), b"caDER".to_vec()])
+        );
+        for cut in 0..flight.len() {
+            assert_eq!(
+                parse_flight_certs(&flight[..cut]),
+                CertParse::NeedMore,
+                "{cut}"
+            );
+        }
+        assert!(matches!(
+            parse_flight_certs(&[21, 3, 3, 0, 2, 2, 40]),
+            CertParse::Invalid(_)
+        ));
+    }
+
+    #[test]
     fn judges_against_the_offer() {
         let acc = Reply::Accepted {
             version: Version::TLS10,
@@ -700,6 +814,7 @@ mod tests {
                     v
                 }
             };
+            let _ = parse_flight_certs(&buf);
             if let Parse::NeedMore(n) = parse_reply(&buf) {
                 assert!(n > 0);
                 buf.extend(std::iter::repeat_n(0u8, n.min(MAX_RECORD + 5)));

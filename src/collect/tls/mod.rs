@@ -325,6 +325,8 @@ struct Assessment {
     legacy: BTreeMap<String, Obs<Verdict>>,
     /// (class, version name, suite) accepted; `Err` when a class probe gave no answer.
     weak: Obs<Vec<(String, String, String)>>,
+    /// Chain read from a legacy hello's flight when no rustls handshake got one.
+    legacy_chain: Option<Obs<Vec<Vec<u8>>>>,
 }
 
 async fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
@@ -350,6 +352,7 @@ async fn assess(t: &Target, limits: &Limits) -> Assessment {
         tls12: None,
         legacy: BTreeMap::new(),
         weak: Ok(Vec::new()),
+        legacy_chain: None,
     };
     let addr = match tokio::time::timeout(limits.connect, resolve(&t.host, t.port)).await {
         Ok(Ok(a)) => a,
@@ -434,6 +437,19 @@ async fn assess(t: &Target, limits: &Limits) -> Assessment {
     }
     accepted.sort();
     accepted.reverse();
+    let rustls_chain = [&a.tls13, &a.tls12]
+        .iter()
+        .any(|m| matches!(m, Some(Ok(m)) if !m.chain.is_empty()));
+    if !rustls_chain {
+        if let Some(v) = accepted.first() {
+            let suites = hello::suites_for_version(*v);
+            a.legacy_chain = Some(
+                probe::legacy_chain(addr, sni, *v, &suites, limits)
+                    .await
+                    .map_err(|f| miss(&f)),
+            );
+        }
+    }
     let mut set = tokio::task::JoinSet::new();
     for class in WeakClass::ALL {
         let acc = accepted.clone();
@@ -764,16 +780,31 @@ fn record(
         );
     }
     // The chain as sent (from the first handshake that got one).
-    let chain: Vec<Vec<u8>> = ms
+    let mut chain: Vec<Vec<u8>> = ms
         .iter()
         .find(|m| !m.chain.is_empty())
         .map(|m| m.chain.clone())
         .unwrap_or_default();
     if chain.is_empty() {
+        match &a.legacy_chain {
+            Some(Ok(c)) => chain = c.clone(),
+            Some(Err((r, d))) => {
+                for k in ["chain", "leaf"] {
+                    facts.insert(format!("{p}{k}"), Fact::missing(&src, *r, d.clone()));
+                }
+                if s.cert_unknown.is_none() {
+                    s.cert_unknown = Some((*r, format!("{}: {d}", t.label)));
+                }
+                return;
+            }
+            None => {}
+        }
+    }
+    if chain.is_empty() {
         let why = if any_accepted {
             (
                 MissingReason::Unsupported,
-                "only legacy handshakes succeeded; rustls saw no certificate".to_string(),
+                "the server sent no certificate (anonymous suites only?)".to_string(),
             )
         } else {
             (MissingReason::Absent, "no certificate was sent".to_string())

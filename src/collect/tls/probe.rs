@@ -152,6 +152,54 @@ pub async fn legacy(
     }
 }
 
+/// The certificate chain from a TLS <= 1.2 server flight answering a hand-built hello
+/// (for servers rustls cannot handshake with: CBC-only, TLS 1.0/1.1-only).
+pub async fn legacy_chain(
+    addr: SocketAddr,
+    sni: Option<&str>,
+    version: Version,
+    suites: &[u16],
+    limits: &Limits,
+) -> Result<Vec<Vec<u8>>, Failure> {
+    let work = async {
+        let mut s = connect(addr, limits).await?;
+        let msg = hello::client_hello(version, suites, sni, [0x5a; 32]);
+        s.write_all(&msg)
+            .await
+            .map_err(|e| Failure::Error(format!("sending the ClientHello: {}", e.kind())))?;
+        let mut buf: Vec<u8> = Vec::with_capacity(8192);
+        let mut chunk = [0u8; 8192];
+        let cap = limits.max_bytes.min(hello::MAX_FLIGHT + 4096);
+        loop {
+            match hello::parse_flight_certs(&buf) {
+                hello::CertParse::Done(c) => return Ok(c),
+                hello::CertParse::Invalid(w) => return Err(Failure::Error(w.to_string())),
+                hello::CertParse::NeedMore => {}
+            }
+            if buf.len() >= cap {
+                return Err(Failure::Error("server flight exceeds the read cap".into()));
+            }
+            let room = chunk.len().min(cap - buf.len());
+            match s.read(&mut chunk[..room]).await {
+                Ok(0) => {
+                    return Err(Failure::Error(
+                        "connection closed in the server flight".into(),
+                    ))
+                }
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(Failure::Error(format!("reading: {}", e.kind()))),
+            }
+        }
+    };
+    match timeout(limits.probe, work).await {
+        Ok(r) => r,
+        Err(_) => Err(Failure::Timeout(format!(
+            "no certificate within {} ms",
+            limits.probe.as_millis()
+        ))),
+    }
+}
+
 /// What a rustls handshake showed.
 #[derive(Debug, Clone, Default)]
 pub struct Modern {
