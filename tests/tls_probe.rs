@@ -841,3 +841,58 @@ fn rustls_server_with_an_rsa_key_from_openssl() {
     let json = f.to_json();
     assert!(!json.contains(pem.lines().nth(1).unwrap()));
 }
+
+#[test]
+fn cbc_only_server_certificate_read_from_the_legacy_flight() {
+    if !have_openssl() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    openssl(
+        d.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-sha256",
+            "-nodes",
+            "-days",
+            "90",
+            "-subj",
+            "/CN=cbc.test",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+        ],
+    );
+    let (_srv, port) = s_server(
+        d.path(),
+        "c.pem",
+        "k.pem",
+        &[
+            "-cipher",
+            "ECDHE-RSA-AES128-SHA:AES256-SHA",
+            "-max_protocol",
+            "TLSv1.2",
+        ],
+    );
+    let f = tls::collect(
+        &opts(&[format!("https=127.0.0.1:{port}")], 4000),
+        &Facts::new(),
+    );
+    // rustls has no CBC suite: its TLS 1.2 handshake fails, the hand-built hello succeeds.
+    assert_eq!(val(&f, "tls.https.tls12")["accepted"], false);
+    assert_eq!(strs(val(&f, "tls.https.protocols")), vec!["TLSv1.2"]);
+    let l = val(&f, "tls.https.leaf");
+    assert_eq!(
+        (l["key_type"].as_str(), l["key_bits"].as_u64()),
+        (Some("RSA"), Some(2048))
+    );
+    assert_eq!(l["subject"], "CN=cbc.test");
+    assert_eq!(outcome(&f, "CS-TLS-002"), Outcome::Pass);
+    assert_eq!(outcome(&f, "CS-TLS-003"), Outcome::Pass);
+    assert_eq!(outcome(&f, "CS-TLS-007"), Outcome::Pass);
+    assert_eq!(outcome(&f, "CS-TLS-004"), Outcome::Pass);
+}
