@@ -496,6 +496,17 @@ impl<'a> Evaluator<'a> {
                 }
                 Tri::True
             }
+            Op::SubsetOf => {
+                let Some(allowed) = self.operand(cond).as_ref().and_then(as_list) else {
+                    return Tri::Error("subset_of: the allowed set is not a list".into());
+                };
+                let Some(items) = as_list(v) else {
+                    return Tri::Error(format!("{key}: {} is not a list", short(v)));
+                };
+                tri(items
+                    .iter()
+                    .all(|i| allowed.iter().any(|a| str_eq(i, a, ic))))
+            }
             Op::Present | Op::Absent | Op::All | Op::Any | Op::Not => {
                 Tri::Error("internal: composite op in leaf".into())
             }
@@ -825,6 +836,7 @@ pub fn describe(
             operand(),
             operand()
         ),
+        Op::SubsetOf => format!("every item of {subject} in {}", operand()),
         Op::All | Op::Any | Op::Not => unreachable!("handled above"),
     }
 }

@@ -156,6 +156,19 @@ struct CollectArgs {
     host_state: HostStateArg,
     #[command(flatten)]
     db: DbArgs,
+    /// Also probe this TLS endpoint, `[LABEL=]HOST:PORT` (repeatable). LABEL names its
+    /// facts (`tls.LABEL.*`); https, agent or cluster replace the deployment's endpoint,
+    /// `http` probes plain HTTP. To assess one endpoint alone:
+    /// `audit --root <empty dir> --endpoint HOST:PORT`.
+    #[arg(long = "endpoint", value_name = "[LABEL=]HOST:PORT", value_parser = parse_endpoint)]
+    endpoints: Vec<stackposture::collect::tls::EndpointSpec>,
+    /// Probe the deployment's own TLS/HTTP endpoints (https.port, http.port, agent port,
+    /// cluster port): auto = only when --root is / (the live host).
+    #[arg(long, value_enum, default_value_t = ProbeArg::Auto)]
+    probe_deployment: ProbeArg,
+    /// Upper bound for one TLS probe, connect included, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 4000, value_parser = clap::value_parser!(u64).range(50..=60000))]
+    tls_timeout_ms: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -191,6 +204,17 @@ struct DbArgs {
     /// listconfigurationsresponse instead of the database.
     #[arg(long, value_name = "FILE")]
     settings_export: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProbeArg {
+    Auto,
+    Yes,
+    No,
+}
+
+fn parse_endpoint(s: &str) -> Result<stackposture::collect::tls::EndpointSpec, String> {
+    stackposture::collect::tls::EndpointSpec::parse(s)
 }
 
 #[derive(Args)]
@@ -362,6 +386,20 @@ fn collect_opts(a: &CollectArgs) -> Result<CollectOptions, Failure> {
         host: a.host.clone(),
         timestamp: a.timestamp,
         fingerprint_key,
+        endpoints: a.endpoints.clone(),
+        probe_deployment: match a.probe_deployment {
+            ProbeArg::Auto => None,
+            ProbeArg::Yes => Some(true),
+            ProbeArg::No => Some(false),
+        },
+        tls_limits: {
+            let probe = std::time::Duration::from_millis(a.tls_timeout_ms);
+            stackposture::collect::tls::probe::Limits {
+                connect: probe.min(std::time::Duration::from_secs(2)),
+                probe,
+                ..Default::default()
+            }
+        },
         host_state: match a.host_state {
             HostStateArg::Auto => collect::host::HostState::Auto,
             HostStateArg::Always => collect::host::HostState::Always,

@@ -45,6 +45,9 @@ pub enum Op {
     /// Every CIDR in a comma-separated list is at least this narrow (IPv4 prefix
     /// length; IPv6 prefixes are compared as prefix - 96); an empty list is false.
     CidrPrefixAtLeast,
+    /// Every item of a list fact is in `value` (a list literal or a list param), e.g. the
+    /// accepted TLS protocols within the allowed set a profile may override.
+    SubsetOf,
     All,
     Any,
     Not,
@@ -76,6 +79,7 @@ impl Op {
             Op::Absent => "absent",
             Op::DaysUntilAtLeast => "days_until_at_least",
             Op::CidrPrefixAtLeast => "cidr_prefix_at_least",
+            Op::SubsetOf => "subset_of",
             Op::All => "all",
             Op::Any => "any",
             Op::Not => "not",
@@ -177,7 +181,7 @@ impl Condition {
             ));
         }
         match self.op {
-            Op::Equals | Op::NotEquals | Op::Contains | Op::NotContains => {
+            Op::Equals | Op::NotEquals | Op::Contains | Op::NotContains | Op::SubsetOf => {
                 need(self.value.is_some(), "value")?
             }
             Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::DaysUntilAtLeast | Op::CidrPrefixAtLeast => {
@@ -214,6 +218,9 @@ impl Condition {
                     }
                 }
                 ParamValue::Literal(lit) => {
+                    if self.op == Op::SubsetOf && !matches!(lit, toml::Value::Array(_)) {
+                        return Err(format!("field `{path}.value`: op subset_of needs a list"));
+                    }
                     if matches!(
                         self.op,
                         Op::Gt

@@ -13,6 +13,7 @@ pub mod packages;
 pub mod procs;
 pub mod properties;
 pub mod settings;
+pub mod tls;
 
 use crate::facts::Facts;
 use crate::rootfs::RootFs;
@@ -33,6 +34,12 @@ pub struct CollectOptions {
     pub db: database::DbOptions,
     /// When to read the auditor's own host state (/proc, clock); see `collect::host`.
     pub host_state: host::HostState,
+    /// TLS endpoints given with `--endpoint [LABEL=]HOST:PORT` (always probed).
+    pub endpoints: Vec<tls::EndpointSpec>,
+    /// Probe the deployment's own endpoints: `None` = only when `root` is `/`.
+    pub probe_deployment: Option<bool>,
+    /// Limits of the TLS probes.
+    pub tls_limits: tls::probe::Limits,
 }
 
 impl Default for CollectOptions {
@@ -44,6 +51,9 @@ impl Default for CollectOptions {
             fingerprint_key: None,
             db: database::DbOptions::default(),
             host_state: host::HostState::Auto,
+            endpoints: Vec::new(),
+            probe_deployment: None,
+            tls_limits: tls::probe::Limits::default(),
         }
     }
 }
@@ -77,7 +87,30 @@ pub fn collect(opts: &CollectOptions) -> Collected {
     host::collect(&fs, opts.host_state, &mut facts);
     // Keep last: matches the installed version (cs.version from the DB, else packages).
     crate::vuln::annotate(&mut facts);
+    // TLS last: it reads the facts collected so far (ports, host, root CA).
+    let tls_facts = tls::collect(&tls_options(opts), &facts);
+    facts.merge(tls_facts);
     Collected { facts }
+}
+
+/// The TLS collector's options: the deployment is probed on the live host (`--root /`)
+/// or when asked; `--endpoint`s always.
+pub fn tls_options(opts: &CollectOptions) -> tls::TlsOptions {
+    let live = opts.root == std::path::Path::new("/");
+    tls::TlsOptions {
+        probe_deployment: opts.probe_deployment.unwrap_or(live),
+        not_probed_because: if live {
+            "deployment probing disabled (--probe-deployment no)".into()
+        } else {
+            format!(
+                "not probed: --root {} is not the live host (use --probe-deployment yes or --endpoint)",
+                opts.root.display()
+            )
+        },
+        endpoints: opts.endpoints.clone(),
+        limits: opts.tls_limits,
+        now: now_unix(),
+    }
 }
 
 fn host_name(fs: &RootFs) -> Option<String> {
