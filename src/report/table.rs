@@ -79,8 +79,8 @@ fn obs_text(o: &Observation) -> String {
                 serde_json::Value::Object(o) if o.contains_key("mode") => file_summary(o),
                 other => other.to_string(),
             };
-            if s.chars().count() > 80 {
-                s = s.chars().take(77).collect::<String>() + "...";
+            if s.chars().count() > 160 {
+                s = s.chars().take(157).collect::<String>() + "...";
             }
             if o.default_applied {
                 format!("{name} = {s} (default)")
@@ -97,10 +97,11 @@ fn obs_text(o: &Observation) -> String {
 /// `file 0644 root:root /path` for file facts.
 fn file_summary(o: &serde_json::Map<String, serde_json::Value>) -> String {
     let get = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
-    let mode = o
-        .get("mode")
-        .and_then(|v| v.as_u64())
-        .map_or_else(|| "?".into(), |m| format!("{m:04o}"));
+    let mode = match o.get("mode") {
+        Some(serde_json::Value::Number(n)) => n.as_u64().map_or("?".into(), |m| format!("{m:04o}")),
+        Some(serde_json::Value::String(m)) => m.clone(),
+        _ => "?".into(),
+    };
     let owner = o.get("owner").and_then(|v| v.as_str()).map_or_else(
         || o.get("uid").map_or("?".into(), |v| v.to_string()),
         str::to_string,
@@ -109,7 +110,16 @@ fn file_summary(o: &serde_json::Map<String, serde_json::Value>) -> String {
         || o.get("gid").map_or("?".into(), |v| v.to_string()),
         str::to_string,
     );
-    format!("{} {mode} {owner}:{group} {}", get("type"), get("path"))
+    let link = o
+        .get("link_target")
+        .and_then(|v| v.as_str())
+        .map(|t| format!(" -> {t}"))
+        .unwrap_or_default();
+    format!(
+        "{} {mode} {owner}:{group} {}{link}",
+        get("type"),
+        get("path")
+    )
 }
 
 fn detail(r: &CheckResult) -> String {
