@@ -57,7 +57,10 @@ fn cited_source_paths_exist_at_the_reference_commit() {
             };
             let path = &m[1];
             // Our own files (reference facts, the advisory table) are not CloudStack's.
-            if ["shared/", "checks/", "docs/"].iter().any(|p| path.starts_with(p)) {
+            if ["shared/", "checks/", "docs/"]
+                .iter()
+                .any(|p| path.starts_with(p))
+            {
                 continue;
             }
             n += 1;
