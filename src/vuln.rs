@@ -156,6 +156,9 @@ pub struct Advisory {
     pub affected: Vec<Range>,
     pub fixed_in: Vec<Version>,
     pub note: String,
+    /// The advisory's workaround as data: API names to deny to every non-admin role
+    /// (column 6, `deny-non-admin:api1,api2`); empty when there is none.
+    pub deny_non_admin: Vec<String>,
 }
 
 impl Advisory {
@@ -185,7 +188,7 @@ pub fn parse_table(text: &str) -> Result<Vec<Advisory>, String> {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < 4 {
             return Err(format!(
-                "advisories line {}: expected 4 or 5 tab-separated columns",
+                "advisories line {}: expected 4 to 6 tab-separated columns",
                 n + 1
             ));
         }
@@ -218,6 +221,16 @@ pub fn parse_table(text: &str) -> Result<Vec<Advisory>, String> {
             affected,
             fixed_in,
             note: f.get(4).map(|s| s.trim().to_string()).unwrap_or_default(),
+            deny_non_admin: match f.get(5).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                None => Vec::new(),
+                Some(w) => w
+                    .strip_prefix("deny-non-admin:")
+                    .ok_or_else(|| format!("advisories line {}: unknown workaround {w:?}", n + 1))?
+                    .split(',')
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect(),
+            },
         });
     }
     Ok(out)
@@ -226,6 +239,18 @@ pub fn parse_table(text: &str) -> Result<Vec<Advisory>, String> {
 /// The shipped table (validated by a unit test, so this cannot fail in a release build).
 pub fn builtin() -> Vec<Advisory> {
     parse_table(ADVISORIES_TSV).unwrap_or_default()
+}
+
+/// Every API an advisory workaround denies to non-admin roles (what the DB collector
+/// looks up in the role permissions).
+pub fn workaround_apis() -> Vec<String> {
+    let mut v: Vec<String> = builtin()
+        .into_iter()
+        .flat_map(|a| a.deny_non_admin)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// What applies to one version.
@@ -329,7 +354,8 @@ pub fn annotate(facts: &mut Facts) {
         return;
     };
     let src = format!("vuln:advisories.tsv+{from}");
-    let m = match_version(&table, &v);
+    let mut m = match_version(&table, &v);
+    let mitigated = mitigate(&table, &v, facts, &mut m.unfixed);
     facts.set(
         "vuln.cloudstack.version",
         &src,
@@ -338,6 +364,7 @@ pub fn annotate(facts: &mut Facts) {
     facts.set("vuln.cloudstack.matched_high", &src, json!(m.high));
     facts.set("vuln.cloudstack.matched_other", &src, json!(m.other));
     facts.set("vuln.cloudstack.matched_unfixed", &src, json!(m.unfixed));
+    facts.set("vuln.cloudstack.mitigated", &src, json!(mitigated));
     match m.upgrade_to {
         Some(u) => facts.set("vuln.cloudstack.upgrade_to", &src, u),
         None => facts.insert(
@@ -345,4 +372,46 @@ pub fn annotate(facts: &mut Facts) {
             Fact::absent(&src, "no advisory with a fixed release applies"),
         ),
     }
+}
+
+/// Moves the advisories without a fixed release whose workaround is in force out of
+/// `unfixed`: every API it names is denied to every non-admin role
+/// (`cs.api_access.denied_to_non_admin`, from the role permissions) and the dynamic role
+/// checker that enforces role permissions is on (`dynamic.apichecker.enabled`; a fresh
+/// install sets it true, reference §3.1). Returns the mitigated entries.
+fn mitigate(
+    table: &[Advisory],
+    v: &Version,
+    facts: &Facts,
+    unfixed: &mut Vec<String>,
+) -> Vec<String> {
+    let value = |k: &str| facts.facts.get(k).and_then(|f| f.value.as_ref());
+    let dynamic_checker = value("cs.setting.dynamic.apichecker.enabled")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case("true"));
+    let denied = value("cs.api_access.denied_to_non_admin");
+    let mut out = Vec::new();
+    if !dynamic_checker {
+        return out;
+    }
+    for a in table
+        .iter()
+        .filter(|a| a.affects(v) && a.fixed_in.is_empty())
+    {
+        let applied = !a.deny_non_admin.is_empty()
+            && a.deny_non_admin
+                .iter()
+                .all(|api| denied.and_then(|d| d.get(api)).and_then(Value::as_bool) == Some(true));
+        if applied {
+            let prefix = format!("{} (", a.cve);
+            unfixed.retain(|u| !u.starts_with(&prefix));
+            out.push(format!(
+                "{} ({}; workaround in force: {} denied to every non-admin role)",
+                a.cve,
+                a.severity,
+                a.deny_non_admin.join(", ")
+            ));
+        }
+    }
+    out
 }

@@ -181,3 +181,44 @@ fn database_version_wins_over_packages() {
         "no version: unknown, never an empty (passing) list"
     );
 }
+
+#[test]
+fn workaround_in_force_moves_the_advisory_to_mitigated() {
+    assert_eq!(
+        vuln::workaround_apis(),
+        vec!["addAnnotation".to_string(), "listAnnotations".to_string()]
+    );
+    let unfixed = |denied: serde_json::Value, dynamic: &str| {
+        let mut f = Facts::new();
+        f.insert("cs.version", Fact::value("db", "4.22.1.1"));
+        f.insert(
+            "cs.setting.dynamic.apichecker.enabled",
+            Fact::value("db", dynamic),
+        );
+        f.insert(
+            "cs.api_access.denied_to_non_admin",
+            Fact::value("db", denied),
+        );
+        vuln::annotate(&mut f);
+        let get = |k: &str| f.facts[k].value.clone().unwrap();
+        (
+            get("vuln.cloudstack.matched_unfixed"),
+            get("vuln.cloudstack.mitigated"),
+        )
+    };
+    let both = serde_json::json!({"addAnnotation": true, "listAnnotations": true});
+    let (u, m) = unfixed(both.clone(), "true");
+    assert_eq!(u, serde_json::json!([]));
+    assert!(m[0].as_str().unwrap().starts_with("CVE-2025-22828 (low;"));
+    // Half the workaround, or the static checker (role permissions not enforced): open.
+    let (u, m) = unfixed(
+        serde_json::json!({"addAnnotation": true, "listAnnotations": false}),
+        "true",
+    );
+    assert!(u[0].as_str().unwrap().starts_with("CVE-2025-22828"));
+    assert_eq!(m, serde_json::json!([]));
+    let (u, _) = unfixed(both, "false");
+    assert!(u[0].as_str().unwrap().starts_with("CVE-2025-22828"));
+    // The workaround column is validated.
+    assert!(vuln::parse_table("CVE-1\tlow\t4.16.0+\tnone\tnote\tallow-all:x\n").is_err());
+}

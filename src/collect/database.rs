@@ -596,6 +596,8 @@ const TABLES: &[&str] = &[
     "account",
     "domain",
     "version",
+    "roles",
+    "role_permissions",
 ];
 
 async fn run(
@@ -654,6 +656,7 @@ async fn run(
     .await;
     users(s, &cols, target, facts).await;
     version(s, has("version", "version"), target, facts).await;
+    api_access(s, &cols, target, facts).await;
     dbserver(s, facts).await;
     Ok(())
 }
@@ -998,6 +1001,125 @@ async fn version(s: &mut Session, ok: bool, target: &Target, facts: &mut Facts) 
     }
 }
 
+/// Most role-permission rows read; more is reported as not fully inspected.
+const MAX_ROLE_RULES: usize = 50_000;
+
+/// Whether a role-permission rule (`api/.../acl/Rule.java`: API name or `*` wildcards,
+/// case-insensitive, whole-name match) matches an API name.
+pub fn rule_matches(rule: &str, api: &str) -> bool {
+    let (rule, api) = (rule.to_ascii_lowercase(), api.to_ascii_lowercase());
+    let parts: Vec<&str> = rule.split('*').collect();
+    if parts.len() == 1 {
+        return rule == api;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !api.starts_with(first) || api.len() < first.len() + last.len() || !api.ends_with(last) {
+        return false;
+    }
+    let mut rest = &api[first.len()..api.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `cs.api_access.denied_to_non_admin`: for each API an advisory workaround names
+/// (`vuln::workaround_apis`), whether every live role whose type is not `Admin` denies it,
+/// i.e. its first matching rule in `sort_order` is not ALLOW (an API no rule matches falls
+/// back to the command's annotation, which allows it:
+/// `DynamicRoleBasedAPIAccessChecker.checkApiPermissionByRole`).
+async fn api_access(
+    s: &mut Session,
+    cols: &BTreeMap<String, BTreeSet<String>>,
+    target: &Target,
+    facts: &mut Facts,
+) {
+    let key = "cs.api_access.denied_to_non_admin";
+    let src = format!("{SOURCE}:{}.role_permissions", target.db);
+    let apis = crate::vuln::workaround_apis();
+    let has = |t: &str, c: &str| cols.get(t).is_some_and(|x| x.contains(c));
+    if apis.is_empty() {
+        facts.insert(
+            key,
+            Fact::absent(&src, "no advisory workaround names an API"),
+        );
+        return;
+    }
+    if !(has("roles", "role_type")
+        && has("role_permissions", "rule")
+        && has("role_permissions", "permission"))
+    {
+        facts.insert(
+            key,
+            Fact::missing(
+                &src,
+                MissingReason::Unsupported,
+                "no roles/role_permissions tables (dynamic roles came in 4.9)",
+            ),
+        );
+        return;
+    }
+    let removed = if has("roles", "removed") {
+        "r.removed IS NULL AND "
+    } else {
+        ""
+    };
+    let order = if has("role_permissions", "sort_order") {
+        "p.sort_order, p.id"
+    } else {
+        "p.id"
+    };
+    let sql = format!(
+        "SELECT r.id, p.rule, p.permission FROM roles r LEFT JOIN role_permissions p ON p.role_id = r.id \
+         WHERE {removed}r.role_type <> 'Admin' ORDER BY r.id, {order} LIMIT {}",
+        MAX_ROLE_RULES + 1
+    );
+    let rows = match s.query(&sql).await {
+        Ok(r) => r,
+        Err(e) => {
+            facts.insert(key, Fact::missing(&src, e.reason, e.detail));
+            return;
+        }
+    };
+    if rows.len() > MAX_ROLE_RULES {
+        facts.insert(
+            key,
+            Fact::missing(
+                &src,
+                MissingReason::Unsupported,
+                format!("more than {MAX_ROLE_RULES} role permissions; not inspected"),
+            ),
+        );
+        return;
+    }
+    // Per role, the decision of its first matching rule for each API (None: no rule).
+    let mut per_role: BTreeMap<i64, BTreeMap<&str, bool>> = BTreeMap::new();
+    for r in &rows {
+        let Some(id) = cell_i64(r, 0) else { continue };
+        let decided = per_role.entry(id).or_default();
+        let (Some(rule), Some(perm)) = (cell(r, 1), cell(r, 2)) else {
+            continue;
+        };
+        for api in &apis {
+            if !decided.contains_key(api.as_str()) && rule_matches(&rule, api) {
+                decided.insert(api.as_str(), !perm.trim().eq_ignore_ascii_case("ALLOW"));
+            }
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for api in &apis {
+        let denied = !per_role.is_empty()
+            && per_role
+                .values()
+                .all(|d| d.get(api.as_str()).copied().unwrap_or(false));
+        out.insert(api.clone(), Value::Bool(denied));
+    }
+    facts.set(key, &src, Value::Object(out));
+}
+
 /// Server-side facts: grants of the connecting account, TLS, bind address.
 async fn dbserver(s: &mut Session, facts: &mut Facts) {
     let src = "db:server";
@@ -1024,8 +1146,20 @@ async fn dbserver(s: &mut Session, facts: &mut Facts) {
                         facts.set("dbserver.user_hosts", src, hosts);
                     }
                     Err(e) => {
-                        for k in ["dbserver.user_any_host", "dbserver.user_hosts"] {
-                            facts.insert(k, Fact::missing(src, e.reason, e.detail.clone()));
+                        facts.insert(
+                            "dbserver.user_hosts",
+                            Fact::missing(src, e.reason, e.detail.clone()),
+                        );
+                        // The server itself matched this login to the `'%'` account: that
+                        // account exists, whatever mysql.user would say (H11, the
+                        // installer's cloud@'%').
+                        if h == "%" {
+                            facts.set("dbserver.user_any_host", "db:server:CURRENT_USER()", true);
+                        } else {
+                            facts.insert(
+                                "dbserver.user_any_host",
+                                Fact::missing(src, e.reason, e.detail),
+                            );
                         }
                     }
                 }
@@ -1246,6 +1380,18 @@ mod tests {
         let j = parse_url("mysql://h1:3306,h2:3306/cloud?prepStmtCacheSize=517").unwrap();
         assert_eq!((j.host.as_str(), j.port), ("h1", Some(3306)));
         assert!(parse_url("postgres://x").is_none());
+    }
+
+    #[test]
+    fn role_rules_match_like_cloudstack() {
+        assert!(rule_matches("listAnnotations", "listannotations"));
+        assert!(rule_matches("list*", "listAnnotations"));
+        assert!(rule_matches("*", "addAnnotation"));
+        assert!(rule_matches("*Annotation*", "addAnnotation"));
+        assert!(rule_matches("l*t*s", "listAnnotations"));
+        assert!(!rule_matches("list*", "addAnnotation"));
+        assert!(!rule_matches("listAnnotation", "listAnnotations"));
+        assert!(!rule_matches("*s", "addAnnotation"));
     }
 
     #[test]

@@ -46,3 +46,4 @@ pub fn python_with(module: &str) -> Option<String> {
     );
     None
 }
+pub mod tls;
