@@ -44,6 +44,7 @@ fi
 
 D=$(mktemp -d /tmp/sp-demo.XXXXXX)
 cleanup() {
+  if [ -f "$D/servers.pid" ]; then xargs -r kill < "$D/servers.pid" 2>/dev/null || true; fi
   if [ -f "$D/mysqld.pid" ]; then kill "$(cat "$D/mysqld.pid")" 2>/dev/null || true; fi
   for _ in $(seq 1 50); do [ -f "$D/mysqld.pid" ] || break; sleep 0.1; done
   rm -rf "$D"
@@ -106,6 +107,25 @@ for c in json.load(open(sys.argv[1]))["configuration"]:
 PY
 "${SQL[@]}" cloud <"$D/settings.sql"
 
+# The Root CA as RootCAProvider stores it (reference §6.3): a self-signed RSA-4096
+# SHA256withRSA certificate (2 x ca.framework.cert.keysize), category Hidden, V2-encrypted
+# with the DB key (the demo's db.cloud.encrypt.secret decrypts to `password`, H2). The CA
+# private key is made in the temp dir and never stored.
+if command -v openssl >/dev/null; then
+  openssl req -x509 -newkey rsa:4096 -sha256 -days 10950 -nodes -subj /CN=ca.cloudstack.apache.org \
+    -keyout "$D/rootca.key" -out "$D/rootca.pem" >/dev/null 2>&1
+  python3 - "$D/rootca.pem" > "$D/rootca.sql" <<'PY'
+import base64, hashlib, os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+pem = open(sys.argv[1]).read()
+iv = os.urandom(12)
+ct = base64.b64encode(iv + AESGCM(hashlib.sha256(b"password").digest()).encrypt(iv, pem.encode(), None)).decode()
+print("INSERT INTO configuration (category, instance, component, name, value, default_value, scope, is_dynamic, updated) "
+      f"VALUES ('Hidden', 'DEFAULT', 'RootCAProvider', 'ca.plugin.root.ca.certificate', '{ct}', NULL, 1, 1, NOW());")
+PY
+  "${SQL[@]}" cloud <"$D/rootca.sql"
+fi
+
 # Domains and users for the 2FA checks (CS-SET-006/008): global 2FA is on in the export;
 # domain `lax` switches it off and has a domain admin who never enrolled.
 "${SQL[@]}" cloud <<'SQL'
@@ -120,11 +140,45 @@ INSERT INTO user (id, uuid, username, password, account_id, state, is_user_2fa_e
   (5, 'u-5', 'laxuser', 'x', 5, 'enabled', 0, NULL);
 SQL
 
+# The demo's endpoints, served for real on loopback (openssl s_server, python http.server)
+# as this deployment serves them: 8443 with a self-signed RSA certificate close to expiry
+# that still accepts TLS 1.0/1.1 and CBC suites (java.security.ciphers as shipped, H15);
+# 8250 only *requesting* a client certificate (ca.plugin.root.auth.strictness=false after
+# the upgrade, H3); 9090 requiring one; plain HTTP on 8080 (http.enable=true, H5).
+TLSARGS=()
+if command -v openssl >/dev/null; then
+  P="$D/pki"; mkdir -p "$P"
+  ( cd "$P"
+    openssl req -x509 -newkey rsa:2048 -sha256 -days 20 -nodes -subj /CN=ms1.demo.example \
+      -keyout ms.key -out ms.pem >/dev/null 2>&1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -sha256 -days 3650 -nodes \
+      -subj /CN=ca.cloudstack.apache.org -keyout ca.key -out ca.pem >/dev/null 2>&1 )
+  freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  serve() { # PORT ARGS...: an s_server in the background, its pid recorded for cleanup
+    local port=$1; shift
+    (cd "$P" && exec openssl s_server -accept "127.0.0.1:$port" -www -quiet "$@" </dev/null >/dev/null 2>&1) &
+    echo $! >> "$D/servers.pid"
+  }
+  HTTPS=$(freeport); AGENT=$(freeport); CLUSTER=$(freeport); HTTP=$(freeport)
+  serve "$HTTPS" -cert ms.pem -key ms.key -min_protocol TLSv1 -cipher 'DEFAULT:@SECLEVEL=0'
+  serve "$AGENT" -cert ms.pem -key ms.key -verify 1 -CAfile ca.pem
+  serve "$CLUSTER" -cert ms.pem -key ms.key -Verify 1 -CAfile ca.pem
+  (cd "$P" && exec python3 -m http.server "$HTTP" --bind 127.0.0.1 </dev/null >/dev/null 2>&1) &
+  echo $! >> "$D/servers.pid"
+  for port in "$HTTPS" "$AGENT" "$CLUSTER" "$HTTP"; do
+    for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  done
+  TLSARGS=(--endpoint "https=127.0.0.1:$HTTPS" --endpoint "agent=127.0.0.1:$AGENT"
+           --endpoint "cluster=127.0.0.1:$CLUSTER" --endpoint "http=127.0.0.1:$HTTP")
+else
+  echo "make-facts: openssl missing: no TLS endpoints in the demo facts" >&2
+fi
+
 # Collect for real. The hook: EXTRA_ARGS and this script's arguments.
 # shellcheck disable=SC2086
 DEMO_DB_PASSWORD="$DEMO_DB_PASSWORD" "$STACKPOSTURE" collect --root "$DEMO/root" \
   --db-url "mysql://cloud@127.0.0.1:$PORT/cloud" --db-password-env DEMO_DB_PASSWORD --db-timeout 10 \
-  --host-state always ${EXTRA_ARGS:-} "$@" -o "$D/facts.json"
+  --host-state always "${TLSARGS[@]}" ${EXTRA_ARGS:-} "$@" -o "$D/facts.json"
 
 # No secret in the result: the DB password, every value ENC() in the tree decrypts to
 # (with the tree's key), the key itself as a value, and the demo's own markers.
