@@ -103,3 +103,38 @@ fn sarif_structure() {
         .unwrap();
     assert_eq!(crit["level"], "error");
 }
+
+#[test]
+fn json_reports_validate_against_the_published_schema() {
+    let Some(python) = common::python_with("jsonschema") else {
+        return;
+    };
+    let m = env!("CARGO_MANIFEST_DIR");
+    // The golden report, and the demo's full report (every collector's facts).
+    let demo = Command::new(common::bin())
+        .args([
+            "evaluate",
+            &format!("{m}/examples/demo/facts.json"),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    for (name, text) in [
+        ("golden", report("json")),
+        ("demo", String::from_utf8(demo.stdout).unwrap()),
+    ] {
+        let out = py(
+            &python,
+            &format!(
+                "import json, sys, jsonschema\n\
+                 schema = json.load(open('{m}/docs/report.schema.json'))\n\
+                 jsonschema.Draft202012Validator.check_schema(schema)\n\
+                 errs = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(sys.stdin)))\n\
+                 print(len(errs)); [print(list(e.path), e.message[:200]) for e in errs[:5]]"
+            ),
+            &text,
+        );
+        assert_eq!(out.lines().next(), Some("0"), "{name}: {out}");
+    }
+}
