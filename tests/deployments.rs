@@ -1019,6 +1019,33 @@ const FRESH_PREDICTED: &[(&str, &str, &str)] = &[
     ("CS-VULN-001", "fail", "advisories: important/critical CVEs fixed in 4.22.0.1/4.22.1.1"),
     ("CS-VULN-002", "fail", "advisories: moderate/low CVEs fixed in 4.22.0.1/4.22.1.1"),
     ("CS-VULN-003", "fail", "advisories U4: CVE-2025-22828 has no fixed release"),
+    ("CS-AUTH-001", "fail", "H9: password.policy.allowPasswordToContainUsername=true"),
+    ("CS-AUTH-002", "pass", "§3.2: user.password.encoders.order starts with PBKDF2"),
+    ("CS-AUTH-003", "not_applicable", "H8: enable.user.2fa=false"),
+    ("CS-AUTH-004", "pass", "H20: security.singlesignon.tolerance.millis=300000"),
+    ("CS-AUTH-005", "not_applicable", "§3.2: user.password.reset.enabled=false"),
+    ("CS-AUTH-006", "not_applicable", "§3.2: user.password.reset.enabled=false"),
+    ("CS-AUTH-007", "pass", "§3.3: session.timeout=30 in the server.properties template"),
+    ("CS-AUTH-008", "not_applicable", "§3.8: saml2.enabled=false"),
+    ("CS-AUTH-009", "pass", "§4.5: server-setup.sql sets dynamic.apichecker.enabled=true"),
+    ("CS-CFG-001", "pass", "§6.1: extensions.deployment.mode=production"),
+    ("CS-CFG-002", "pass", "§6.1: request.content.size and max form keys at their defaults"),
+    ("CS-CFG-003", "fail", "H10: network.loadbalancer.haproxy.stats.visibility=global"),
+    ("CS-CFG-004", "pass", "§3.6: secstorage.allowed.internal.sites null"),
+    ("CS-CFG-005", "pass", "§3.5: ca.framework.cert.keysize=2048"),
+    ("CS-CFG-006", "pass", "§3.5: ca.framework.cert.automatic.renewal=true"),
+    ("CS-CFG-007", "pass", "§3.11: ssh.key.length=2048"),
+    ("CS-CFG-008", "fail", "§3.11: vm.password.length=6"),
+    ("CS-CFG-009", "pass", "§3.10: redfish.use.https=true"),
+    ("CS-CFG-010", "not_applicable", "§3.9: alert.smtp.useAuth=false"),
+    ("CS-HOST-001", "pass", "§7.1: /etc/default/cloudstack-usage as packaged, root 0644"),
+    ("CS-HOST-002", "pass", "§7.2: the cloud home is 0770 cloud:cloud (spec :592)"),
+    ("CS-SEC-001", "pass", "§3.9: quota.usage.smtp.password empty"),
+    ("CS-SEC-002", "pass", "§3.6: secstorage.proxy null"),
+    ("CS-SEC-003", "pass", "§5.4: cloudstack-setup-databases writes db.usage.password ENC()"),
+    ("CS-SEC-004", "pass", "H2: cloudstack-setup-databases -g V2"),
+    ("CS-SEC-005", "pass", "H2/§5.3: db.cloud.encrypt.secret is V2 ciphertext"),
+    ("CS-SEC-006", "not_applicable", "§5.1: db.cloud.useSSL=false"),
     ("CS-TLS-009", "unknown", "8250 is not probed in a test tree (no --endpoint): the wire cannot confirm strictness"),
     ("CS-TLS-013", "pass", "§3.5/§6.3: the root CA key is RSA 2 x ca.framework.cert.keysize = 4096"),
     ("CS-TLS-014", "pass", "§6.3: the root CA is SHA256withRSA, valid 30 years"),
@@ -1147,6 +1174,10 @@ const HARDENED_NOT_PASS: &[(&str, &str, &str)] = &[
     ("CS-TIME-001", "unknown", "host state of the test machine, not of the tree"),
     ("CS-DBP-005", "not_applicable", "the private MariaDB is on loopback: no remote DB link to protect"),
     ("CS-DBS-003", "not_applicable", "the private MariaDB is on loopback: no remote DB link to protect"),
+    ("CS-SEC-006", "not_applicable", "the private MariaDB is on loopback: db.cloud.useSSL stays off, no DB keystore"),
+    ("CS-AUTH-004", "not_applicable", "no SSO key (CS-SET-023): the SSO tolerance does not apply"),
+    ("CS-AUTH-005", "not_applicable", "password reset by e-mail is off (user.password.reset.enabled=false)"),
+    ("CS-AUTH-006", "not_applicable", "password reset by e-mail is off (user.password.reset.enabled=false)"),
 ];
 
 #[rustfmt::skip]
@@ -1173,7 +1204,7 @@ fn hardened_settings(canary: &str) -> BTreeMap<String, Setting> {
         ("alert.email.addresses", Some("cloud-ops@example.org")), // CS-MON-001
         ("alert.smtp.host", Some("smtp.example.org")),
         ("alert.smtp.useAuth", on), // CS-MON-002
-        ("alert.smtp.useStartTLS", on),
+        ("alert.smtp.useStartTLS", off), // CS-CFG-010: implicit SMTPS, STARTTLS can be stripped
         ("alert.smtp.enabledSecurityProtocols", Some("TLSv1.2 TLSv1.3")), // CS-MON-003
         ("event.purge.delay", Some("180")), // CS-MON-004
         ("prometheus.exporter.enable", on), // CS-MON-006
@@ -1189,6 +1220,11 @@ fn hardened_settings(canary: &str) -> BTreeMap<String, Setting> {
         ("backup.plugin.veeam.validate.ssl", on), // CS-INTG-001
         ("backup.plugin.networker.validate.ssl", on),
         ("security.singlesignon.key", None), // CS-SET-023: SSO unused
+        ("password.policy.allowPasswordToContainUsername", off), // CS-AUTH-001
+        ("user.2fa.providers.exclude", Some("staticpin")),      // CS-AUTH-003
+        ("saml2.idp.metadata.url", Some("https://idp.example.org/saml2/metadata")), // CS-AUTH-008
+        ("network.loadbalancer.haproxy.stats.visibility", Some("disabled")), // CS-CFG-003
+        ("vm.password.length", Some("16")),                     // CS-CFG-008
     ] {
         set(&mut s, name, v);
     }
