@@ -1,5 +1,6 @@
 //! Hand-built ClientHellos for the protocol versions and cipher suites rustls cannot speak
-//! (SSLv3, TLS 1.0, TLS 1.1, NULL/EXPORT/RC4/DES/3DES/anonymous suites), and a parser for
+//! (SSLv3, TLS 1.0, TLS 1.1, NULL/EXPORT/RC4/DES/3DES/anonymous suites, CBC suites and
+//! static-RSA key exchange, which rustls never offers), and a parser for
 //! the first flight of the server's answer: a ServerHello (accepted) or an alert (refused).
 //!
 //! Everything here is pure: [`client_hello`] builds bytes, [`parse_reply`] reads bytes.
