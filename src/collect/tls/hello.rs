@@ -892,7 +892,8 @@ mod tests {
             state
         };
         let valid = server_hello(0x0303, 0xC02F, &[0xff, 0x01, 0, 1, 0]);
-        let offers: [(Version, Vec<u16>, fn(&Suite) -> bool); 3] = [
+        type Offer = (Version, Vec<u16>, fn(&Suite) -> bool);
+        let offers: [Offer; 3] = [
             (Version::TLS12, cbc_suites_at(Version::TLS12), |s| s.cbc),
             (Version::TLS11, cbc_suites_at(Version::TLS11), |s| s.cbc),
             (Version::TLS12, rsa_kx_suites(Version::TLS12), Suite::rsa_kx),

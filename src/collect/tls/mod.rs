@@ -879,7 +879,8 @@ fn record(
         }
     }
     // Non-AEAD suites at TLS 1.2/1.1 and static-RSA key exchange.
-    let found: [(&str, Obs<Vec<String>>, &mut Obs<Vec<String>>); 3] = [
+    type Found<'a> = (&'a str, Obs<Vec<String>>, &'a mut Obs<Vec<String>>);
+    let found: [Found; 3] = [
         (
             "cbc_tls12",
             a.cbc12
