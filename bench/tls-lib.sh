@@ -2,7 +2,9 @@
 # on 127.0.0.1 with certificates made here) and one verdict extractor per tool.
 # Verdicts: legacy (SSLv3/TLS1.0/TLS1.1 accepted), weak (NULL/EXPORT/RC4/DES/3DES/anon
 # suite, or CBC at TLS 1.0), shortkey (RSA < 2048), sha1 (leaf signed with SHA-1/MD5),
-# expired (leaf not_after in the past).
+# expired (leaf not_after in the past), cbc12 (a CBC suite accepted at TLS 1.2), rsakx
+# (a static-RSA TLS_RSA_* suite accepted at any version). testssl.sh gives only the
+# first five (its category lists do not split CBC by version or static RSA out): "-".
 set -euo pipefail
 SP=${SP:-$(cd "$(dirname "$0")/.." && pwd)/target/release/stackposture}
 SSLYZE=${SSLYZE:-/tmp/sslyze-venv/bin/sslyze}
@@ -61,9 +63,11 @@ SCENARIOS=(
   "tls12-cbc-only|ms-chain.pem|ms.key|-cipher ECDHE-RSA-AES128-SHA:AES256-SHA -max_protocol TLSv1.2"
   "tls10-only|ms-chain.pem|ms.key|-cipher DEFAULT:@SECLEVEL=0 -min_protocol TLSv1 -max_protocol TLSv1"
   "expired|old.pem|old.key|"
+  "tls12-rsa-cbc|ms-chain.pem|ms.key|-cipher AES128-SHA -min_protocol TLSv1.2 -max_protocol TLSv1.2"
+  "ecdhe-aead-only|ms-chain.pem|ms.key|-cipher ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305 -min_protocol TLSv1.2"
 )
 
-verdicts_stackposture() { # PORT -> "legacy weak shortkey sha1 expired" as 0/1
+verdicts_stackposture() { # PORT -> "legacy weak shortkey sha1 expired cbc12 rsakx" as 0/1
   local d; d=$(mktemp -d)
   "$SP" audit --root "$d" --endpoint "127.0.0.1:$1" --format json --color never > "$WORK/sp.json" || true
   rmdir "$d"
@@ -71,7 +75,8 @@ verdicts_stackposture() { # PORT -> "legacy weak shortkey sha1 expired" as 0/1
 import json,sys
 r={x["id"]:x["outcome"] for x in json.load(open(sys.argv[1]))["results"]}
 f=lambda i: "1" if r.get(i)=="fail" else ("0" if r.get(i)=="pass" else "?")
-print(f("CS-TLS-002"), f("CS-TLS-003"), f("CS-TLS-007"), f("CS-TLS-006"), f("CS-TLS-004"))
+print(f("CS-TLS-002"), f("CS-TLS-003"), f("CS-TLS-007"), f("CS-TLS-006"), f("CS-TLS-004"),
+      f("CS-TLS-016"), f("CS-TLS-017"))
 PY
 }
 
@@ -94,7 +99,9 @@ na=leaf.get("not_valid_after") or leaf.get("not_valid_after_utc")
 exp=datetime.datetime.fromisoformat(na.replace("Z","+00:00"))
 if exp.tzinfo is None: exp=exp.replace(tzinfo=datetime.timezone.utc)
 expired=exp<datetime.datetime.now(datetime.timezone.utc)
-print(*["1" if b else "0" for b in (legacy,weak,short,sha1,expired)])
+cbc12=any("_CBC_" in n for n in acc("tls_1_2_cipher_suites"))
+rsakx=any(n.startswith("TLS_RSA_") for n in allc)
+print(*["1" if b else "0" for b in (legacy,weak,short,sha1,expired,cbc12,rsakx)])
 PY
 }
 
@@ -113,6 +120,6 @@ ks=d.get("cert_keySize","")
 m=re.search(r"RSA (\d+)",ks); short=bool(m) and int(m.group(1))<2048
 sha1=bool(re.search(r"SHA1|MD5",d.get("cert_signatureAlgorithm",""),re.I))
 expired="expired" in d.get("cert_expirationStatus","").lower()
-print(*["1" if b else "0" for b in (legacy,weak,short,sha1,expired)])
+print(*["1" if b else "0" for b in (legacy,weak,short,sha1,expired)], "- -")
 PY
 }

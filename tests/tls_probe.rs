@@ -346,6 +346,9 @@ fn modern_rustls_server_with_test_ca() {
     assert_eq!(outcome(&f, "CS-TLS-008"), Outcome::Pass);
     assert_eq!(outcome(&f, "CS-TLS-012"), Outcome::Pass);
     assert_eq!(outcome(&f, "CS-TLS-015"), Outcome::Fail);
+    // rustls offers only ECDHE with AEAD: no CBC, no static RSA.
+    assert_eq!(outcome(&f, "CS-TLS-016"), Outcome::Pass);
+    assert_eq!(outcome(&f, "CS-TLS-017"), Outcome::Pass);
     // Not probed: the agent namespace is unknown, not passing.
     assert_eq!(
         missing(&f, "tls.agent.client_auth"),
@@ -524,6 +527,12 @@ fn legacy_openssl_server() {
     for c in ["NULL", "anonymous", "CBC-TLSv1.0"] {
         assert!(classes.contains(&c.to_string()), "{c} in {classes:?}");
     }
+    for k in ["cbc_tls12", "cbc_tls11"] {
+        assert_eq!(strs(val(&f, &format!("tls.https.{k}"))).len(), 1, "{k}");
+    }
+    assert!(strs(val(&f, "tls.https.rsa_kx"))[0].starts_with("TLS_RSA_"));
+    assert_eq!(outcome(&f, "CS-TLS-016"), Outcome::Fail);
+    assert_eq!(outcome(&f, "CS-TLS-017"), Outcome::Fail);
     let l = val(&f, "tls.https.leaf");
     assert_eq!(l["key_type"], "RSA");
     assert_eq!(l["key_bits"], 1024);
@@ -754,7 +763,23 @@ fn hostile_peers_end_in_time_with_unknown_facts() {
             facts.get("tls.https.protocols").unwrap().missing.is_some(),
             "{name}"
         );
-        for id in ["CS-TLS-001", "CS-TLS-002", "CS-TLS-003"] {
+        for k in ["cbc_tls12", "cbc_tls11", "rsa_kx"] {
+            assert!(
+                facts
+                    .get(&format!("tls.https.{k}"))
+                    .unwrap()
+                    .missing
+                    .is_some(),
+                "{name} {k}"
+            );
+        }
+        for id in [
+            "CS-TLS-001",
+            "CS-TLS-002",
+            "CS-TLS-003",
+            "CS-TLS-016",
+            "CS-TLS-017",
+        ] {
             assert_eq!(outcome(&facts, id), Outcome::Unknown, "{name} {id}");
         }
         if name == "silent" || name == "trickle" {
@@ -895,4 +920,194 @@ fn cbc_only_server_certificate_read_from_the_legacy_flight() {
     assert_eq!(outcome(&f, "CS-TLS-003"), Outcome::Pass);
     assert_eq!(outcome(&f, "CS-TLS-007"), Outcome::Pass);
     assert_eq!(outcome(&f, "CS-TLS-004"), Outcome::Pass);
+}
+
+// ---------- CBC at TLS 1.2 and static-RSA key exchange ----------
+
+/// A self-signed RSA-2048 certificate for 127.0.0.1 in `dir` (c.pem, k.pem).
+fn rsa_cert(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-sha256",
+            "-nodes",
+            "-days",
+            "90",
+            "-subj",
+            "/CN=ms.test",
+            "-addext",
+            "subjectAltName=DNS:ms.test,IP:127.0.0.1",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+        ],
+    );
+}
+
+fn strict_severity(
+    id: &str,
+) -> (
+    stackposture::catalog::Severity,
+    stackposture::catalog::Severity,
+) {
+    let cat = Catalog::builtin().unwrap();
+    let c = cat.check(id).unwrap();
+    (
+        cat.profile("production").unwrap().severity_of(c),
+        cat.profile("strict").unwrap().severity_of(c),
+    )
+}
+
+#[test]
+fn tls12_static_rsa_cbc_server_fails_both_new_checks() {
+    if !have_openssl() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    rsa_cert(d.path());
+    // AES128-SHA = TLS_RSA_WITH_AES_128_CBC_SHA: static RSA key transport and CBC.
+    let (_srv, port) = s_server(
+        d.path(),
+        "c.pem",
+        "k.pem",
+        &[
+            "-cipher",
+            "AES128-SHA",
+            "-min_protocol",
+            "TLSv1.2",
+            "-max_protocol",
+            "TLSv1.2",
+        ],
+    );
+    let f = tls::collect(
+        &opts(&[format!("https=127.0.0.1:{port}")], 4000),
+        &Facts::new(),
+    );
+    assert_eq!(strs(val(&f, "tls.https.protocols")), vec!["TLSv1.2"]);
+    assert_eq!(
+        strs(val(&f, "tls.https.cbc_tls12")),
+        vec!["TLS_RSA_WITH_AES_128_CBC_SHA"]
+    );
+    assert!(
+        strs(val(&f, "tls.https.cbc_tls11")).is_empty(),
+        "TLS 1.1 is off"
+    );
+    assert_eq!(
+        strs(val(&f, "tls.https.rsa_kx")),
+        vec!["TLS_RSA_WITH_AES_128_CBC_SHA at TLSv1.2"]
+    );
+    assert_eq!(
+        strs(val(&f, "tls.summary.cbc_tls12")),
+        vec!["https TLS_RSA_WITH_AES_128_CBC_SHA"]
+    );
+    assert_eq!(
+        strs(val(&f, "tls.summary.rsa_kx")),
+        vec!["https TLS_RSA_WITH_AES_128_CBC_SHA at TLSv1.2"]
+    );
+    assert_eq!(outcome(&f, "CS-TLS-016"), Outcome::Fail);
+    assert_eq!(outcome(&f, "CS-TLS-017"), Outcome::Fail);
+    // Neither is one of the classes that must be off everywhere, nor a legacy protocol.
+    assert_eq!(outcome(&f, "CS-TLS-002"), Outcome::Pass);
+    assert_eq!(outcome(&f, "CS-TLS-003"), Outcome::Pass);
+    // strict promises "TLS 1.2 with AEAD only": CBC weighs more there.
+    use stackposture::catalog::Severity;
+    assert_eq!(
+        strict_severity("CS-TLS-016"),
+        (Severity::Low, Severity::Medium)
+    );
+    assert_eq!(strict_severity("CS-TLS-017").0, Severity::Medium);
+}
+
+#[test]
+fn ecdhe_aead_only_server_passes_both_new_checks() {
+    if !have_openssl() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    rsa_cert(d.path());
+    let (_srv, port) = s_server(
+        d.path(),
+        "c.pem",
+        "k.pem",
+        &[
+            "-cipher",
+            "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305",
+            "-min_protocol",
+            "TLSv1.2",
+        ],
+    );
+    let f = tls::collect(
+        &opts(&[format!("https=127.0.0.1:{port}")], 4000),
+        &Facts::new(),
+    );
+    assert_eq!(
+        strs(val(&f, "tls.https.protocols")),
+        vec!["TLSv1.2", "TLSv1.3"]
+    );
+    for k in ["cbc_tls12", "cbc_tls11", "rsa_kx"] {
+        assert!(strs(val(&f, &format!("tls.https.{k}"))).is_empty(), "{k}");
+        assert!(strs(val(&f, &format!("tls.summary.{k}"))).is_empty(), "{k}");
+    }
+    assert_eq!(outcome(&f, "CS-TLS-016"), Outcome::Pass);
+    assert_eq!(outcome(&f, "CS-TLS-017"), Outcome::Pass);
+}
+
+#[test]
+fn default_openssl_server_accepts_cbc_and_static_rsa_and_legacy_server_cbc_at_tls11() {
+    if !have_openssl() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    rsa_cert(d.path());
+    // OpenSSL's DEFAULT list still has CBC and kRSA suites at TLS 1.2 (like a stock JVM).
+    let (_a, port) = s_server(d.path(), "c.pem", "k.pem", &[]);
+    // TLS 1.1 with CBC, static RSA only below TLS 1.2.
+    let (_b, port11) = s_server(
+        d.path(),
+        "c.pem",
+        "k.pem",
+        &[
+            "-cipher",
+            "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA:AES256-SHA:@SECLEVEL=0",
+            "-min_protocol",
+            "TLSv1.1",
+            "-max_protocol",
+            "TLSv1.2",
+        ],
+    );
+    let f = tls::collect(
+        &opts(
+            &[
+                format!("https=127.0.0.1:{port}"),
+                format!("old=127.0.0.1:{port11}"),
+            ],
+            4000,
+        ),
+        &Facts::new(),
+    );
+    let c12 = strs(val(&f, "tls.https.cbc_tls12"));
+    assert_eq!(c12.len(), 1);
+    assert!(c12[0].contains("_CBC_"), "{c12:?}");
+    let rsa = strs(val(&f, "tls.https.rsa_kx"));
+    assert!(rsa[0].starts_with("TLS_RSA_WITH_") && rsa[0].ends_with(" at TLSv1.2"));
+    let old11 = strs(val(&f, "tls.old.cbc_tls11"));
+    assert_eq!(old11.len(), 1, "{old11:?}");
+    assert!(old11[0].contains("_CBC_"));
+    assert_eq!(
+        strs(val(&f, "tls.old.rsa_kx")),
+        vec!["TLS_RSA_WITH_AES_256_CBC_SHA at TLSv1.2"]
+    );
+    // Summaries name both endpoints.
+    let s12 = strs(val(&f, "tls.summary.cbc_tls12"));
+    assert!(
+        s12.iter().any(|x| x.starts_with("https ")) && s12.iter().any(|x| x.starts_with("old "))
+    );
+    assert!(strs(val(&f, "tls.summary.cbc_tls11"))[0].starts_with("old "));
+    assert_eq!(outcome(&f, "CS-TLS-016"), Outcome::Fail);
+    assert_eq!(outcome(&f, "CS-TLS-017"), Outcome::Fail);
 }

@@ -1,5 +1,6 @@
 //! Hand-built ClientHellos for the protocol versions and cipher suites rustls cannot speak
-//! (SSLv3, TLS 1.0, TLS 1.1, NULL/EXPORT/RC4/DES/3DES/anonymous suites), and a parser for
+//! (SSLv3, TLS 1.0, TLS 1.1, NULL/EXPORT/RC4/DES/3DES/anonymous suites, CBC suites and
+//! static-RSA key exchange, which rustls never offers), and a parser for
 //! the first flight of the server's answer: a ServerHello (accepted) or an alert (refused).
 //!
 //! Everything here is pure: [`client_hello`] builds bytes, [`parse_reply`] reads bytes.
@@ -120,6 +121,7 @@ pub static SUITES: &[Suite] = suites! {
     0x003B "TLS_RSA_WITH_NULL_SHA256" false true;
     0x003C "TLS_RSA_WITH_AES_128_CBC_SHA256" true true;
     0x003D "TLS_RSA_WITH_AES_256_CBC_SHA256" true true;
+    0x0040 "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256" true true;
     0x0041 "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA" true false;
     0x0045 "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA" true false;
     0x0046 "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA" true false;
@@ -128,6 +130,7 @@ pub static SUITES: &[Suite] = suites! {
     0x0064 "TLS_RSA_EXPORT1024_WITH_RC4_56_SHA" false false;
     0x0065 "TLS_DHE_DSS_EXPORT1024_WITH_RC4_56_SHA" false false;
     0x0067 "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256" true true;
+    0x006A "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256" true true;
     0x006B "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256" true true;
     0x006C "TLS_DH_anon_WITH_AES_128_CBC_SHA256" true true;
     0x006D "TLS_DH_anon_WITH_AES_256_CBC_SHA256" true true;
@@ -142,7 +145,11 @@ pub static SUITES: &[Suite] = suites! {
     0x009F "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384" false true;
     0x00A6 "TLS_DH_anon_WITH_AES_128_GCM_SHA256" false true;
     0x00A7 "TLS_DH_anon_WITH_AES_256_GCM_SHA384" false true;
+    0x00BA "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256" true true;
+    0x00BE "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA256" true true;
     0x00BF "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256" true true;
+    0x00C0 "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA256" true true;
+    0x00C4 "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256" true true;
     0x00C5 "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256" true true;
     0xC001 "TLS_ECDH_ECDSA_WITH_NULL_SHA" false false;
     0xC002 "TLS_ECDH_ECDSA_WITH_RC4_128_SHA" false false;
@@ -171,12 +178,28 @@ pub static SUITES: &[Suite] = suites! {
     0xC019 "TLS_ECDH_anon_WITH_AES_256_CBC_SHA" true false;
     0xC023 "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" true true;
     0xC024 "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384" true true;
+    0xC025 "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256" true true;
+    0xC026 "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384" true true;
     0xC027 "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" true true;
     0xC028 "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" true true;
+    0xC029 "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256" true true;
+    0xC02A "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384" true true;
     0xC02B "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" false true;
     0xC02C "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" false true;
     0xC02F "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" false true;
     0xC030 "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" false true;
+    0xC03C "TLS_RSA_WITH_ARIA_128_CBC_SHA256" true true;
+    0xC03D "TLS_RSA_WITH_ARIA_256_CBC_SHA384" true true;
+    0xC050 "TLS_RSA_WITH_ARIA_128_GCM_SHA256" false true;
+    0xC051 "TLS_RSA_WITH_ARIA_256_GCM_SHA384" false true;
+    0xC072 "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256" true true;
+    0xC073 "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384" true true;
+    0xC076 "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256" true true;
+    0xC077 "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384" true true;
+    0xC09C "TLS_RSA_WITH_AES_128_CCM" false true;
+    0xC09D "TLS_RSA_WITH_AES_256_CCM" false true;
+    0xC0A0 "TLS_RSA_WITH_AES_128_CCM_8" false true;
+    0xC0A1 "TLS_RSA_WITH_AES_256_CCM_8" false true;
     0xCCA8 "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" false true;
     0xCCA9 "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" false true;
     0xCCAA "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256" false true;
@@ -233,11 +256,40 @@ pub fn suites_of_class(class: WeakClass, version: Version) -> Vec<u16> {
         .collect()
 }
 
-/// CBC suites valid at TLS 1.0.
-pub fn cbc_suites() -> Vec<u16> {
+impl Suite {
+    /// Static RSA key transport (`TLS_RSA_*`): the premaster secret is encrypted to the
+    /// certificate key, so whoever gets that key later decrypts recorded sessions (no
+    /// forward secrecy).
+    pub fn rsa_kx(&self) -> bool {
+        self.name.starts_with("TLS_RSA_")
+    }
+}
+
+/// Whether `s` may be offered at `version` (SHA-256/GCM suites only from TLS 1.2).
+fn valid_at(s: &Suite, version: Version) -> bool {
+    version >= Version::TLS12 || !s.tls12_only
+}
+
+/// CBC-mode (non-AEAD) suites valid at `version`.
+pub fn cbc_suites_at(version: Version) -> Vec<u16> {
     SUITES
         .iter()
-        .filter(|s| s.cbc && !s.tls12_only)
+        .filter(|s| s.cbc && valid_at(s, version))
+        .map(|s| s.code)
+        .collect()
+}
+
+/// CBC suites valid at TLS 1.0.
+pub fn cbc_suites() -> Vec<u16> {
+    cbc_suites_at(Version::TLS10)
+}
+
+/// Static-RSA key-exchange suites valid at `version` (every bulk cipher: the probe asks
+/// only whether the key exchange is accepted).
+pub fn rsa_kx_suites(version: Version) -> Vec<u16> {
+    SUITES
+        .iter()
+        .filter(|s| s.rsa_kx() && valid_at(s, version))
         .map(|s| s.code)
         .collect()
 }
@@ -668,6 +720,52 @@ mod tests {
     }
 
     #[test]
+    fn cbc_and_static_rsa_offers() {
+        let cbc12 = cbc_suites_at(Version::TLS12);
+        let cbc11 = cbc_suites_at(Version::TLS11);
+        // AES128-SHA (static RSA + CBC) is in both offers, at every version.
+        for v in [
+            Version::SSL3,
+            Version::TLS10,
+            Version::TLS11,
+            Version::TLS12,
+        ] {
+            assert!(cbc_suites_at(v).contains(&0x002F), "{v:?}");
+            assert!(rsa_kx_suites(v).contains(&0x002F), "{v:?}");
+        }
+        // TLS 1.2-only CBC suites (SHA-256 MACs) only at TLS 1.2.
+        assert!(cbc12.contains(&0xC027) && !cbc11.contains(&0xC027));
+        assert_eq!(cbc_suites(), cbc_suites_at(Version::TLS10));
+        // No AEAD suite in the CBC offer; no ephemeral or anonymous suite in the RSA offer.
+        for c in &cbc12 {
+            let n = suite(*c).unwrap().name;
+            assert!(n.contains("_CBC_"), "{n}");
+            assert!(!n.contains("GCM") && !n.contains("CHACHA") && !n.contains("CCM"));
+        }
+        let rsa12 = rsa_kx_suites(Version::TLS12);
+        for c in &rsa12 {
+            let n = suite(*c).unwrap().name;
+            assert!(n.starts_with("TLS_RSA_"), "{n}");
+            assert!(!n.contains("DHE") && !n.contains("anon"));
+        }
+        // Static RSA with AEAD is still static RSA; ECDHE-RSA is not.
+        assert!(rsa12.contains(&0x009C));
+        assert!(!rsa12.contains(&0xC02F) && !rsa12.contains(&0xC013));
+        assert!(!suite(0xC02F).unwrap().cbc && suite(0xC013).unwrap().cbc);
+        // The hellos carrying these offers are well formed.
+        for (v, offer) in [
+            (Version::TLS12, &cbc12),
+            (Version::TLS12, &rsa12),
+            (Version::TLS11, &cbc11),
+        ] {
+            let h = client_hello(v, offer, Some("ms.test"), [3; 32]);
+            assert_eq!(usize::from(u16::from_be_bytes([h[3], h[4]])), h.len() - 5);
+            let n = usize::from(u16::from_be_bytes([h[44], h[45]])) / 2;
+            assert_eq!(n, offer.len());
+        }
+    }
+
+    #[test]
     fn parses_server_hello_alert_and_fragments() {
         let sh = server_hello(0x0301, 0x002F, &[]);
         assert_eq!(
@@ -794,9 +892,31 @@ mod tests {
             state
         };
         let valid = server_hello(0x0303, 0xC02F, &[0xff, 0x01, 0, 1, 0]);
+        type Offer = (Version, Vec<u16>, fn(&Suite) -> bool);
+        let offers: [Offer; 3] = [
+            (Version::TLS12, cbc_suites_at(Version::TLS12), |s| s.cbc),
+            (Version::TLS11, cbc_suites_at(Version::TLS11), |s| s.cbc),
+            (Version::TLS12, rsa_kx_suites(Version::TLS12), Suite::rsa_kx),
+        ];
+        let mut accepted = 0u32;
         for i in 0..200_000u32 {
             let len = (next() % 600) as usize;
-            let mut buf: Vec<u8> = match i % 3 {
+            let mut buf: Vec<u8> = match i % 4 {
+                // A ServerHello naming a random (often known) suite at a random version:
+                // what a hostile peer answers to the CBC and static-RSA probes.
+                3 => {
+                    let code = if next() % 2 == 0 {
+                        SUITES[(next() as usize) % SUITES.len()].code
+                    } else {
+                        next() as u16
+                    };
+                    let mut v = server_hello(0x0300 + (next() % 6) as u16, code, &[]);
+                    if next() % 3 == 0 {
+                        let p = (next() as usize) % v.len();
+                        v[p] = next() as u8;
+                    }
+                    v
+                }
                 0 => (0..len).map(|_| next() as u8).collect(),
                 1 => {
                     let mut v = valid.clone();
@@ -815,11 +935,24 @@ mod tests {
                 }
             };
             let _ = parse_flight_certs(&buf);
+            if let Parse::Done(reply) = parse_reply(&buf) {
+                // Judged against the CBC and static-RSA offers, an accepted answer always
+                // names an offered suite of that kind at exactly the offered version.
+                for (v, offer, kind) in &offers {
+                    if let Ok(Verdict::Accepted { suite: c }) = judge(&reply, *v, offer) {
+                        accepted += 1;
+                        assert!(offer.contains(&c));
+                        assert!(kind(suite(c).unwrap()), "{c:04x}");
+                        assert!(matches!(reply, Reply::Accepted { version, .. } if version == *v));
+                    }
+                }
+            }
             if let Parse::NeedMore(n) = parse_reply(&buf) {
                 assert!(n > 0);
                 buf.extend(std::iter::repeat_n(0u8, n.min(MAX_RECORD + 5)));
                 let _ = parse_reply(&buf);
             }
         }
+        assert!(accepted > 0, "the generator reaches the accepted path");
     }
 }

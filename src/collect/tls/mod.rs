@@ -327,6 +327,12 @@ struct Assessment {
     weak: Obs<Vec<(String, String, String)>>,
     /// Chain read from a legacy hello's flight when no rustls handshake got one.
     legacy_chain: Option<Obs<Vec<Vec<u8>>>>,
+    /// CBC (non-AEAD) suite accepted at TLS 1.2 / TLS 1.1 (`None`: that version refuses
+    /// every CBC suite, or is not accepted at all).
+    cbc12: Obs<Option<u16>>,
+    cbc11: Obs<Option<u16>>,
+    /// Static-RSA key-exchange suite accepted, at the highest version that takes one.
+    rsa_kx: Obs<Option<(Version, u16)>>,
 }
 
 async fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
@@ -353,6 +359,9 @@ async fn assess(t: &Target, limits: &Limits) -> Assessment {
         legacy: BTreeMap::new(),
         weak: Ok(Vec::new()),
         legacy_chain: None,
+        cbc12: Ok(None),
+        cbc11: Ok(None),
+        rsa_kx: Ok(None),
     };
     let addr = match tokio::time::timeout(limits.connect, resolve(&t.host, t.port)).await {
         Ok(Ok(a)) => a,
@@ -483,15 +492,71 @@ async fn assess(t: &Target, limits: &Limits) -> Assessment {
             }
         });
     }
+    // Non-AEAD (CBC) suites at TLS 1.2 and 1.1, and static-RSA key exchange: one hello
+    // each, offering only suites of that kind, run alongside the weak-class probes.
+    let status: BTreeMap<Version, Obs<bool>> = versions
+        .iter()
+        .map(|v| (*v, version_status(&a, m12_ok, *v)))
+        .collect();
+    let mut extra = tokio::task::JoinSet::new();
+    let mut spawned = vec![Extra::RsaKx];
+    for (k, v) in [
+        (Extra::Cbc12, Version::TLS12),
+        (Extra::Cbc11, Version::TLS11),
+    ] {
+        match status[&v].clone() {
+            Ok(true) => {
+                spawned.push(k);
+                let limits = *limits;
+                let sni = sni.map(str::to_string);
+                extra.spawn(async move {
+                    let suites = hello::cbc_suites_at(v);
+                    let r = match probe::legacy(addr, sni.as_deref(), v, &suites, &limits).await {
+                        Ok(Verdict::Accepted { suite }) => Ok(Some((v, suite))),
+                        Ok(Verdict::Refused(_)) => Ok(None),
+                        Err(f) => Err(miss(&f)),
+                    };
+                    (k, r)
+                });
+            }
+            Ok(false) => {}
+            Err(e) => match k {
+                Extra::Cbc12 => a.cbc12 = Err(e),
+                _ => a.cbc11 = Err(e),
+            },
+        }
+    }
+    {
+        // Highest accepted version first; a version we could not test leaves the answer
+        // unknown unless another version already showed a static-RSA suite.
+        let unknown = status
+            .iter()
+            .rev()
+            .find_map(|(v, st)| st.clone().err().map(|e| (v.name(), e)));
+        let acc = accepted.clone();
+        let limits = *limits;
+        let sni = sni.map(str::to_string);
+        extra.spawn(async move {
+            for v in acc {
+                let suites = hello::rsa_kx_suites(v);
+                match probe::legacy(addr, sni.as_deref(), v, &suites, &limits).await {
+                    Ok(Verdict::Accepted { suite }) => return (Extra::RsaKx, Ok(Some((v, suite)))),
+                    Ok(Verdict::Refused(_)) => {}
+                    Err(f) => return (Extra::RsaKx, Err(miss(&f))),
+                }
+            }
+            match unknown {
+                Some((vn, (r, d))) => (Extra::RsaKx, Err((r, format!("{vn}: {d}")))),
+                None => (Extra::RsaKx, Ok(None)),
+            }
+        });
+    }
     let mut weak = Vec::new();
     let mut err = None;
     while let Some(r) = set.join_next().await {
         match r {
             Ok(Ok(Some((c, v, s)))) => {
-                let name = hello::suite(s)
-                    .map(|x| x.name.to_string())
-                    .unwrap_or_else(|| format!("0x{s:04x}"));
-                weak.push((c, v.name(), name));
+                weak.push((c, v.name(), suite_name(s)));
             }
             Ok(Ok(None)) => {}
             Ok(Err(e)) => err = Some(e),
@@ -503,7 +568,61 @@ async fn assess(t: &Target, limits: &Limits) -> Assessment {
         Some(e) => Err(e),
         None => Ok(weak),
     };
+    let mut died = false;
+    let mut reported = Vec::new();
+    while let Some(r) = extra.join_next().await {
+        let Ok((k, r)) = r else {
+            died = true;
+            continue;
+        };
+        reported.push(k);
+        match k {
+            Extra::Cbc12 => a.cbc12 = r.map(|o| o.map(|(_, s)| s)),
+            Extra::Cbc11 => a.cbc11 = r.map(|o| o.map(|(_, s)| s)),
+            Extra::RsaKx => a.rsa_kx = r,
+        }
+    }
+    if died {
+        // A task that died cannot say which probe it ran: every unreported one is unknown.
+        let e = (MissingReason::Error, "probe task failed".to_string());
+        for k in spawned.into_iter().filter(|k| !reported.contains(k)) {
+            match k {
+                Extra::Cbc12 => a.cbc12 = Err(e.clone()),
+                Extra::Cbc11 => a.cbc11 = Err(e.clone()),
+                Extra::RsaKx => a.rsa_kx = Err(e.clone()),
+            }
+        }
+    }
     a
+}
+
+/// The probes run next to the weak-class ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    Cbc12,
+    Cbc11,
+    RsaKx,
+}
+
+fn suite_name(s: u16) -> String {
+    hello::suite(s)
+        .map(|x| x.name.to_string())
+        .unwrap_or_else(|| format!("0x{s:04x}"))
+}
+
+/// Whether the endpoint accepts a TLS <= 1.2 version: `Ok(true)` on a ServerHello for it
+/// (hand-built hello, or rustls for TLS 1.2), `Ok(false)` when cleanly refused, `Err`
+/// when the probe gave no usable answer.
+fn version_status(a: &Assessment, m12_ok: bool, v: Version) -> Obs<bool> {
+    if v == Version::TLS12 && m12_ok {
+        return Ok(true);
+    }
+    match a.legacy.get(&v.name()) {
+        Some(Ok(Verdict::Accepted { .. })) => Ok(true),
+        Some(Ok(Verdict::Refused(_))) => Ok(false),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err((MissingReason::Error, format!("{} not probed", v.name()))),
+    }
 }
 
 /// Aggregates over every probed TLS endpoint (what the checks read).
@@ -512,6 +631,9 @@ struct Summary {
     protocols: Obs<BTreeSet<String>>,
     legacy: Vec<String>,
     weak: Obs<Vec<String>>,
+    cbc12: Obs<Vec<String>>,
+    cbc11: Obs<Vec<String>>,
+    rsa_kx: Obs<Vec<String>>,
     earliest_not_after: Option<(i64, String)>,
     min_rsa: Option<u32>,
     min_ec: Option<u32>,
@@ -530,6 +652,9 @@ impl Summary {
             protocols: Ok(BTreeSet::new()),
             legacy: Vec::new(),
             weak: Ok(Vec::new()),
+            cbc12: Ok(Vec::new()),
+            cbc11: Ok(Vec::new()),
+            rsa_kx: Ok(Vec::new()),
             earliest_not_after: None,
             min_rsa: None,
             min_ec: None,
@@ -592,6 +717,9 @@ fn record(
             if !t.plain {
                 s.protocols = Err((*r, format!("{}: {d}", t.label)));
                 s.weak = Err((*r, format!("{}: {d}", t.label)));
+                s.cbc12 = Err((*r, format!("{}: {d}", t.label)));
+                s.cbc11 = Err((*r, format!("{}: {d}", t.label)));
+                s.rsa_kx = Err((*r, format!("{}: {d}", t.label)));
                 s.cert_unknown = Some((*r, format!("{}: {d}", t.label)));
             }
             return;
@@ -747,6 +875,49 @@ fn record(
             }
             if s.weak.is_ok() {
                 s.weak = Err((*r, format!("{}: {d}", t.label)));
+            }
+        }
+    }
+    // Non-AEAD suites at TLS 1.2/1.1 and static-RSA key exchange.
+    type Found<'a> = (&'a str, Obs<Vec<String>>, &'a mut Obs<Vec<String>>);
+    let found: [Found; 3] = [
+        (
+            "cbc_tls12",
+            a.cbc12
+                .clone()
+                .map(|o| o.into_iter().map(suite_name).collect()),
+            &mut s.cbc12,
+        ),
+        (
+            "cbc_tls11",
+            a.cbc11
+                .clone()
+                .map(|o| o.into_iter().map(suite_name).collect()),
+            &mut s.cbc11,
+        ),
+        (
+            "rsa_kx",
+            a.rsa_kx.clone().map(|o| {
+                o.into_iter()
+                    .map(|(v, c)| format!("{} at {}", suite_name(c), v.name()))
+                    .collect()
+            }),
+            &mut s.rsa_kx,
+        ),
+    ];
+    for (key, obs, sum) in found {
+        match obs {
+            Ok(items) => {
+                if let Ok(all) = sum {
+                    all.extend(items.iter().map(|i| format!("{} {i}", t.label)));
+                }
+                facts.set(format!("{p}{key}"), &src, items);
+            }
+            Err((r, d)) => {
+                if sum.is_ok() {
+                    *sum = Err((r, format!("{}: {d}", t.label)));
+                }
+                facts.insert(format!("{p}{key}"), Fact::missing(&src, r, d));
             }
         }
     }
@@ -921,6 +1092,9 @@ impl Summary {
             ),
         }
         set_obs(facts, "tls.summary.weak_ciphers", src, self.weak.clone());
+        set_obs(facts, "tls.summary.cbc_tls12", src, self.cbc12.clone());
+        set_obs(facts, "tls.summary.cbc_tls11", src, self.cbc11.clone());
+        set_obs(facts, "tls.summary.rsa_kx", src, self.rsa_kx.clone());
         if let Some((r, d)) = self.cert_unknown.clone() {
             for k in [
                 "earliest_not_after",
