@@ -26,18 +26,30 @@ fn production_is_the_default_and_selects_everything() {
 }
 
 #[test]
-fn strict_allows_only_tls13_and_raises_2fa_and_strictness() {
+fn strict_allows_tls12_only_with_aead_and_raises_2fa_and_strictness() {
     let cat = Catalog::builtin().unwrap();
     let mut f = Facts::new();
-    let fact = cat.check("CS-TLS-002").unwrap().fact.clone().unwrap();
     f.insert(
-        fact,
+        "tls.summary.protocols",
         Fact::value("t", serde_json::json!(["TLSv1.2", "TLSv1.3"])),
     );
+    f.insert(
+        "tls.summary.cbc_tls12",
+        Fact::value(
+            "t",
+            serde_json::json!(["https: TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]),
+        ),
+    );
+    // TLS 1.2 itself is allowed by both ...
     assert_eq!(outcome(&cat, "production", "CS-TLS-002", &f), Outcome::Pass);
-    assert_eq!(outcome(&cat, "strict", "CS-TLS-002", &f), Outcome::Fail);
+    assert_eq!(outcome(&cat, "strict", "CS-TLS-002", &f), Outcome::Pass);
+    // ... but CBC at TLS 1.2 fails strict's verdict (medium, fail_on medium), not production's.
     let strict = cat.profile("strict").unwrap();
     let prod = cat.profile("production").unwrap();
+    let cbc = cat.check("CS-TLS-016").unwrap();
+    assert_eq!(outcome(&cat, "strict", "CS-TLS-016", &f), Outcome::Fail);
+    assert!(strict.severity_of(cbc) >= strict.fail_on);
+    assert!(prod.severity_of(cbc) < prod.fail_on);
     for id in ["CS-SET-005", "CS-SET-001", "CS-SET-018"] {
         let c = cat.check(id).unwrap();
         assert!(strict.severity_of(c) > prod.severity_of(c), "{id}");
