@@ -7,6 +7,9 @@
 //! Needs `openssl` (Debian package `openssl`): without it the openssl cases print SKIP,
 //! or fail when CI is set.
 
+mod common;
+
+use common::tls::{free_port, openssl, s_server};
 use stackposture::catalog::Catalog;
 use stackposture::collect::tls::{self, probe::Limits, EndpointSpec, TlsOptions};
 use stackposture::evaluate::{evaluate_check, EvalContext, Outcome};
@@ -14,7 +17,7 @@ use stackposture::facts::{Facts, MissingReason};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,68 +37,6 @@ fn have_openssl() -> bool {
         eprintln!("SKIP: openssl not found; install the Debian package `openssl`");
     }
     ok
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed on Drop.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn s_server(dir: &Path, cert: &str, key: &str, extra: &[&str]) -> (Proc, u16) {
-    for _ in 0..5 {
-        let port = free_port();
-        let accept = format!("127.0.0.1:{port}");
-        let mut args = vec![
-            "s_server", "-accept", &accept, "-cert", cert, "-key", key, "-www", "-quiet",
-        ];
-        args.extend_from_slice(extra);
-        let mut child = Command::new("openssl")
-            .args(&args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start openssl s_server");
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = child.try_wait() {
-                break; // port taken: try another
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (Proc(child), port);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("openssl s_server did not start");
 }
 
 fn opts(endpoints: &[String], probe_ms: u64) -> TlsOptions {
