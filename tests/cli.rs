@@ -518,3 +518,64 @@ fn diff_reports_regressions_and_fixes() {
         3
     );
 }
+
+#[test]
+fn malformed_profile_names_file_line_and_field() {
+    let bad = tree_with(&[(
+        "profiles/p.toml",
+        "name = \"p\"\ntitle = \"t\"\ndescription = \"d\"\n\n[select]\nduties = [\"data-exposure\"]\nmin_severity = \"severe\"\n",
+    )]);
+    let o = run(&[
+        "profiles",
+        "list",
+        "--catalog",
+        bad.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("p.toml:7:"), "{err}");
+    let unknown = tree_with(&[(
+        "profiles/q.toml",
+        "name = \"q\"\ntitle = \"t\"\ndescription = \"d\"\n[severity]\n\"CS-NOPE-001\" = \"low\"\n",
+    )]);
+    let o = run(&[
+        "profiles",
+        "list",
+        "--catalog",
+        unknown.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("q.toml:5:") && err.contains("field `severity`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn demo_deployment_exercises_every_duty() {
+    let facts = manifest("examples/demo/facts.json");
+    let o = run(&["evaluate", &facts, "--format", "json"]);
+    assert_eq!(code(&o), 1, "the demo has findings");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for (duty, _) in stackposture::catalog::DUTIES {
+        let line = &v["summary"]["duties"][*duty];
+        let decided =
+            line["counts"]["pass"].as_u64().unwrap() + line["counts"]["fail"].as_u64().unwrap();
+        assert!(decided > 0, "the demo decides no check of duty {duty}");
+    }
+    // The file-tree demo of the README's first command too.
+    let o = run(&[
+        "audit",
+        "--root",
+        &manifest("examples/demo/root"),
+        "--settings-export",
+        &manifest("examples/demo/cmk-list-configurations.json"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fails = v["summary"]["overall"]["counts"]["fail"].as_u64().unwrap();
+    assert!(fails >= 20, "a realistic demo shows findings ({fails})");
+}
