@@ -204,6 +204,14 @@ fn exit_0_when_compliant_and_1_on_findings() {
     assert_eq!(code(&o), 1);
 }
 
+/// Runs `CMD list --catalog DIR` on a catalog made of `files`; returns the exit code and
+/// standard error.
+fn list_with_catalog(cmd: &str, files: &[(&str, &str)]) -> (i32, String) {
+    let t = tree_with(files);
+    let o = run(&[cmd, "list", "--catalog", t.path().to_str().unwrap()]);
+    (code(&o), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
 #[test]
 fn exit_2_on_usage_and_catalog_errors() {
     assert_eq!(code(&run(&["audit", "--no-such-flag"])), 2);
@@ -216,34 +224,21 @@ fn exit_2_on_usage_and_catalog_errors() {
         ])),
         2
     );
-    let broken = tree_with(&[(
-        "checks/bad.toml",
+    let (c, err) = list_with_catalog("checks", &[("checks/bad.toml",
         "[[check]]\nid = \"X-BAD-001\"\ntitle = \"t\"\nduty = \"data-exposure\"\nseverity = \"high\"\n\
          fact = \"a\"\ncondition = { op = \"matches\", regex = \"(unclosed\" }\nif_absent = \"fail\"\n\
-         rationale = \"r\"\nremediation = \"m\"\nreferences = [\"x\"]\n",
-    )]);
-    let o = run(&[
-        "checks",
-        "list",
-        "--catalog",
-        broken.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 2);
-    let err = String::from_utf8_lossy(&o.stderr);
+         rationale = \"r\"\nremediation = \"m\"\nreferences = [\"x\"]\n")]);
+    assert_eq!(c, 2);
     assert!(err.contains("bad.toml:1:"), "{err}");
     assert!(err.contains("condition.regex"), "{err}");
-    let syntax = tree_with(&[(
-        "checks/syn.toml",
-        "[[check]]\nid = \"X-A-1\"\nseverity = 3\n",
-    )]);
-    let o = run(&[
+    let (c, err) = list_with_catalog(
         "checks",
-        "list",
-        "--catalog",
-        syntax.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 2);
-    let err = String::from_utf8_lossy(&o.stderr);
+        &[(
+            "checks/syn.toml",
+            "[[check]]\nid = \"X-A-1\"\nseverity = 3\n",
+        )],
+    );
+    assert_eq!(c, 2);
     assert!(err.contains("syn.toml:3:"), "{err}");
     let dup = tree_with(&[
         ("checks/a.toml", "[[check]]\nid = \"X-A-1\"\ntitle = \"t\"\nduty = \"time\"\nseverity = \"low\"\nfact = \"a\"\ncondition = { op = \"present\" }\nif_absent = \"fail\"\nrationale = \"r\"\nremediation = \"m\"\nreferences = [\"x\"]\n"),
@@ -521,31 +516,13 @@ fn diff_reports_regressions_and_fixes() {
 
 #[test]
 fn malformed_profile_names_file_line_and_field() {
-    let bad = tree_with(&[(
-        "profiles/p.toml",
-        "name = \"p\"\ntitle = \"t\"\ndescription = \"d\"\n\n[select]\nduties = [\"data-exposure\"]\nmin_severity = \"severe\"\n",
-    )]);
-    let o = run(&[
-        "profiles",
-        "list",
-        "--catalog",
-        bad.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 2);
-    let err = String::from_utf8_lossy(&o.stderr);
+    let (c, err) = list_with_catalog("profiles", &[("profiles/p.toml",
+        "name = \"p\"\ntitle = \"t\"\ndescription = \"d\"\n\n[select]\nduties = [\"data-exposure\"]\nmin_severity = \"severe\"\n")]);
+    assert_eq!(c, 2);
     assert!(err.contains("p.toml:7:"), "{err}");
-    let unknown = tree_with(&[(
-        "profiles/q.toml",
-        "name = \"q\"\ntitle = \"t\"\ndescription = \"d\"\n[severity]\n\"CS-NOPE-001\" = \"low\"\n",
-    )]);
-    let o = run(&[
-        "profiles",
-        "list",
-        "--catalog",
-        unknown.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 2);
-    let err = String::from_utf8_lossy(&o.stderr);
+    let (c, err) = list_with_catalog("profiles", &[("profiles/q.toml",
+        "name = \"q\"\ntitle = \"t\"\ndescription = \"d\"\n[severity]\n\"CS-NOPE-001\" = \"low\"\n")]);
+    assert_eq!(c, 2);
     assert!(
         err.contains("q.toml:5:") && err.contains("field `severity`"),
         "{err}"
