@@ -814,10 +814,33 @@ fn fresh_settings(canary: &str) -> BTreeMap<String, Setting> {
     s
 }
 
+/// A CloudStack PBKDF2 password hash (`b64(salt):b64(key):rounds`, PBKDF2-HMAC-SHA1,
+/// 64-byte salt and key, 100,000 rounds: PBKDF2UserAuthenticator.java:43-45, 120-129),
+/// made by Python's hashlib, independently of the crate.
+fn pbkdf2_hash(py: &str, password: &str) -> String {
+    let o = Command::new(py)
+        .args([
+            "-c",
+            "import base64, hashlib, os, sys\n\
+             s = os.urandom(64)\n\
+             k = hashlib.pbkdf2_hmac('sha1', sys.argv[1].encode('latin-1'), s, 100000, 64)\n\
+             print(base64.b64encode(s).decode() + ':' + base64.b64encode(k).decode() + ':100000')",
+            password,
+        ])
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
 /// Rows outside `configuration`: the admin user as the first start leaves it (H1:
 /// `enableAdminUser("password")` re-enables user 2 with password `password`; no 2FA).
-const FRESH_USERS_SQL: &str = "UPDATE user SET state = 'enabled', is_user_2fa_enabled = 0, \
-     password = 'pbkdf2-of-the-literal-password' WHERE id = 2;\n";
+fn fresh_users_sql(py: &str) -> String {
+    format!(
+        "UPDATE user SET state = 'enabled', is_user_2fa_enabled = 0, password = '{}' WHERE id = 2;\n",
+        pbkdf2_hash(py, "password")
+    )
+}
 
 // ---------------------------------------------------------------------------------
 // Running the auditor
@@ -1020,6 +1043,7 @@ const FRESH_PREDICTED: &[(&str, &str, &str)] = &[
     ("CS-VULN-002", "fail", "advisories: moderate/low CVEs fixed in 4.22.0.1/4.22.1.1"),
     ("CS-VULN-003", "fail", "advisories U4: CVE-2025-22828 has no fixed release"),
     ("CS-AUTH-001", "fail", "H9: password.policy.allowPasswordToContainUsername=true"),
+    ("CS-AUTH-010", "fail", "H1: enableAdminUser(\"password\") gives user 2 the password `password`"),
     ("CS-AUTH-002", "pass", "§3.2: user.password.encoders.order starts with PBKDF2"),
     ("CS-AUTH-003", "not_applicable", "H8: enable.user.2fa=false"),
     ("CS-AUTH-004", "pass", "H20: security.singlesignon.tolerance.millis=300000"),
@@ -1058,7 +1082,7 @@ fn fresh_install_gets_the_findings_the_reference_predicts() {
     let db = create_db(m, true);
     let canary = format!("CANARY-fresh-{}", db.name);
     let mut sql = settings_sql(&py, INSTALLER_KEY, &fresh_settings(&canary));
-    sql += FRESH_USERS_SQL;
+    sql += &fresh_users_sql(&py);
     m.sql(Some(&db.name), &sql);
     let t = tempfile::tempdir().unwrap();
     let dbp = db_properties(
@@ -1274,6 +1298,11 @@ fn hardened_deployment_has_no_failure_under_production() {
     let canary = format!("CANARY-hard-{}", db.name);
     let mut sql = settings_sql(&py, HARDENED_DB_KEY, &hardened_settings(&canary));
     sql += HARDENED_ROWS_SQL;
+    // The admin's password is a strong one, hashed as CloudStack does (CS-AUTH-010).
+    sql += &format!(
+        "UPDATE user SET password = '{}' WHERE id = 2;\n",
+        pbkdf2_hash(&py, &format!("{canary}-admin-pw"))
+    );
     m.sql(Some(&db.name), &sql);
     let t = tempfile::tempdir().unwrap();
     let dbp = db_properties(

@@ -995,8 +995,17 @@ async fn users(
         );
         return;
     }
+    // The password hash is read only to be compared in memory with the hash of the
+    // default `password` (H1); it is never kept.
+    let pw_col = if ucols.contains("password") {
+        "password"
+    } else {
+        "NULL"
+    };
     match s
-        .query("SELECT state, username, removed IS NOT NULL FROM user WHERE id = 2")
+        .query(&format!(
+            "SELECT state, username, removed IS NOT NULL, {pw_col} FROM user WHERE id = 2"
+        ))
         .await
     {
         Ok(rows) => {
@@ -1008,6 +1017,24 @@ async fn users(
                 }
                 if let Some(u) = cell(r, 1) {
                     facts.set("cs.user2.username", &src, u);
+                }
+                let key = "cs.user2.default_password";
+                match cell(r, 3)
+                    .map(|h| super::userpass::matches(&h, super::userpass::DEFAULT_ADMIN_PASSWORD))
+                {
+                    Some(Some(m)) => facts.set(key, &src, m),
+                    Some(None) => facts.insert(
+                        key,
+                        Fact::missing(
+                            &src,
+                            MissingReason::Unsupported,
+                            "the stored password is in no format this auditor knows",
+                        ),
+                    ),
+                    None => facts.insert(
+                        key,
+                        Fact::missing(&src, MissingReason::Unsupported, "no user.password column"),
+                    ),
                 }
             }
         }

@@ -14,6 +14,7 @@ pub mod procs;
 pub mod properties;
 pub mod settings;
 pub mod tls;
+pub mod userpass;
 
 use crate::facts::Facts;
 use crate::rootfs::RootFs;
