@@ -426,3 +426,59 @@ fn remediated_tree_passes() {
         assert_eq!(res.outcome, Outcome::Pass, "{id}: {:?}", res.reason);
     }
 }
+
+/// The sticky-bit exception for the extensions base holds only for a base that `cloud`
+/// (or root) alone can write: a world-writable sticky base lets any local account plant
+/// `<dir>/<dir>.sh` before an admin creates that extension.
+#[test]
+fn world_writable_sticky_extensions_base_is_a_finding() {
+    if !is_root() {
+        if std::env::var_os("CI").is_some() {
+            panic!("needs root (CI is set)");
+        }
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    insecure_tree(r);
+    let base = r.join("etc/cloudstack/extensions");
+    std::os::unix::fs::lchown(&base, Some(0), Some(CLOUD_GID)).unwrap();
+    for p in [
+        "etc/cloudstack/extensions/Proxmox",
+        "etc/cloudstack/extensions/Proxmox/proxmox.sh",
+    ] {
+        std::os::unix::fs::lchown(r.join(p), Some(0), Some(0)).unwrap();
+    }
+    let writable = |mode: u32| {
+        fs::set_permissions(&base, fs::Permissions::from_mode(mode)).unwrap();
+        let c = collect::collect(&CollectOptions {
+            root: r.to_path_buf(),
+            ..CollectOptions::default()
+        });
+        let v = c
+            .facts
+            .get("files.extensions_writable_by_non_root")
+            .unwrap()
+            .value
+            .clone()
+            .unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "/etc/cloudstack/extensions")
+    };
+    assert!(
+        !writable(0o1775),
+        "root:cloud 1775 is the accepted alternative"
+    );
+    assert!(
+        writable(0o1777),
+        "a world-writable sticky base is a finding"
+    );
+    std::os::unix::fs::lchown(&base, Some(0), Some(4242)).unwrap();
+    assert!(
+        writable(0o1775),
+        "sticky but writable by a group other than cloud"
+    );
+}

@@ -317,8 +317,8 @@ fn writable_by_non_root(md: &std::fs::Metadata) -> bool {
 
 /// Walks the extensions directory: every entry (`files.extensions`) and those a non-root
 /// account could change (`files.extensions_writable_by_non_root`). The base directory is
-/// judged too, unless it is root-owned with the sticky bit (then non-root accounts can add
-/// entries but not replace root's).
+/// judged too, unless it is root-owned with the sticky bit, not world-writable and group
+/// root or `cloud` (then `cloud` can add entries but not replace root's).
 fn collect_extensions(fs: &RootFs, acc: &Accounts, facts: &mut Facts) {
     let base = EXTENSIONS_DIR;
     let mut all = Vec::new();
@@ -344,7 +344,13 @@ fn collect_extensions(fs: &RootFs, acc: &Accounts, facts: &mut Facts) {
                 Some(_) => None,
             };
             if let Some(md) = md {
-                let sticky_root = md.uid() == 0 && md.mode() & 0o1000 != 0;
+                // The packaging's alternative: root-owned, sticky, writable by the group
+                // `cloud` only. World-writable (or writable by another group), anyone could
+                // plant `<dir>/<dir>.sh` before an admin creates that extension, and the
+                // management server would skip its copy and run the planted script.
+                let group_ok = md.gid() == 0 || acc.group(md.gid()) == Some("cloud");
+                let sticky_root =
+                    md.uid() == 0 && md.mode() & 0o1000 != 0 && md.mode() & 0o002 == 0 && group_ok;
                 if writable_by_non_root(&md) && !sticky_root {
                     writable.push(json!(base));
                 }
