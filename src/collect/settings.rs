@@ -94,18 +94,22 @@ pub fn is_secret_setting_name(name: &str) -> bool {
     let last = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     matches!(
         last.as_str(),
-        "password"
-            | "pass"
-            | "passwd"
-            | "secret"
-            | "secretkey"
-            | "privatekey"
-            | "passphrase"
-            | "psk"
-            | "auth"
-            | "key"
-            | "token"
-    )
+        "pass" | "pwd" | "psk" | "auth" | "key" | "token"
+    ) || [
+        // Suffixes, so that `keyStorePassword`, `adminPwd`-like or `apikey` names count too
+        // (e.g. cloudbyte.management.apikey, nvp.admin.pwd in the CloudStack sources).
+        "password",
+        "passwd",
+        "secret",
+        "secretkey",
+        "privatekey",
+        "passphrase",
+        "apikey",
+        "accesskey",
+        "-secret",
+    ]
+    .iter()
+    .any(|sfx| last.ends_with(sfx))
 }
 
 /// Scope as stored: a bitmask (4.21+) becomes the list of scope names; text (older
@@ -268,6 +272,10 @@ mod tests {
             "network.loadbalancer.haproxy.stats.auth",
             "ssh.privatekey",
             "alert.smtp.password",
+            "cloudbyte.management.apikey",
+            "nvp.admin.pwd",
+            "some.plugin.keyStorePassword",
+            "encrypt.key-secret",
         ] {
             assert!(is_secret_setting_name(n), "{n}");
         }
@@ -277,6 +285,9 @@ mod tests {
             "api.key.access",
             "use.secret.key.in.response",
             "ssh.publickey",
+            "password.policy.allowPasswordToContainUsername",
+            "user.password.reset.smtp.useAuth",
+            "vm.password.length",
         ] {
             assert!(!is_secret_setting_name(n), "{n}");
         }
