@@ -124,24 +124,30 @@ fn props_profile_dir() -> tempfile::TempDir {
     )])
 }
 
+/// `audit --no-db` of the tree at `root` under the props-only profile, plus `extra` flags.
+fn audit_props(prof: &tempfile::TempDir, root: &str, extra: &[&str]) -> Output {
+    let mut a = vec![
+        "audit",
+        "--no-db",
+        "--root",
+        root,
+        "--catalog",
+        prof.path().to_str().unwrap(),
+        "--profile",
+        "props",
+    ];
+    a.extend_from_slice(extra);
+    run(&a)
+}
+
 #[test]
 fn exit_0_when_compliant_and_1_on_findings() {
     let prof = props_profile_dir();
-    let pdir = prof.path().to_str().unwrap();
     let good = tree_with(&[
         ("etc/cloudstack/management/db.properties", SECURE_DB),
         ("etc/cloudstack/management/server.properties", SECURE_SERVER),
     ]);
-    let o = run(&[
-        "audit",
-        "--no-db",
-        "--root",
-        good.path().to_str().unwrap(),
-        "--catalog",
-        pdir,
-        "--profile",
-        "props",
-    ]);
+    let o = audit_props(&prof, good.path().to_str().unwrap(), &[]);
     // Encrypted secrets cannot be compared with the defaults without the key: unknown,
     // which lowers the score (50 is the mark here) but is not a finding.
     assert_eq!(
@@ -161,45 +167,20 @@ fn exit_0_when_compliant_and_1_on_findings() {
             "http.enable=true\n",
         ),
     ]);
-    let o = run(&[
-        "audit",
-        "--no-db",
-        "--root",
-        bad.path().to_str().unwrap(),
-        "--catalog",
-        pdir,
-        "--profile",
-        "props",
-    ]);
+    let o = audit_props(&prof, bad.path().to_str().unwrap(), &[]);
     assert_eq!(code(&o), 1);
     // --min-score alone can fail a run with no finding at or above --fail-on.
-    let o = run(&[
-        "audit",
-        "--no-db",
-        "--root",
+    let o = audit_props(
+        &prof,
         good.path().to_str().unwrap(),
-        "--catalog",
-        pdir,
-        "--profile",
-        "props",
-        "--min-score",
-        "100",
-    ]);
+        &["--min-score", "100"],
+    );
     assert_eq!(code(&o), 1);
-    let o = run(&[
-        "audit",
-        "--no-db",
-        "--root",
+    let o = audit_props(
+        &prof,
         bad.path().to_str().unwrap(),
-        "--catalog",
-        pdir,
-        "--profile",
-        "props",
-        "--fail-on",
-        "critical",
-        "--min-score",
-        "0",
-    ]);
+        &["--fail-on", "critical", "--min-score", "0"],
+    );
     // The default password `cloud` is a critical finding.
     assert_eq!(code(&o), 1);
 }
@@ -451,7 +432,6 @@ fn waivers_accept_findings_until_they_expire() {
 #[test]
 fn diff_reports_regressions_and_fixes() {
     let prof = props_profile_dir();
-    let pdir = prof.path().to_str().unwrap();
     let good = tree_with(&[
         ("etc/cloudstack/management/db.properties", SECURE_DB),
         ("etc/cloudstack/management/server.properties", SECURE_SERVER),
@@ -464,22 +444,18 @@ fn diff_reports_regressions_and_fixes() {
     let out = tempfile::tempdir().unwrap();
     let (a, b) = (out.path().join("a.json"), out.path().join("b.json"));
     for (root, file) in [(&good, &a), (&bad, &b)] {
-        let o = run(&[
-            "audit",
-            "--no-db",
-            "--root",
+        let o = audit_props(
+            &prof,
             root.path().to_str().unwrap(),
-            "--catalog",
-            pdir,
-            "--profile",
-            "props",
-            "--format",
-            "json",
-            "-o",
-            file.to_str().unwrap(),
-            "--host",
-            "ms1",
-        ]);
+            &[
+                "--format",
+                "json",
+                "-o",
+                file.to_str().unwrap(),
+                "--host",
+                "ms1",
+            ],
+        );
         assert!(code(&o) <= 1, "{}", String::from_utf8_lossy(&o.stderr));
     }
     let o = run(&[

@@ -25,11 +25,13 @@
 
 mod common;
 
+use common::tree::{dir, link, put};
+
 use common::mariadb::{self, Maria, SCHEMA_422};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -108,27 +110,6 @@ json.dump(out, sys.stdout)
 
 // ---------------------------------------------------------------------------------
 // The file tree
-
-fn put(root: &Path, rel: &str, body: &str, mode: u32, uid: u32, gid: u32) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(&p, body).unwrap();
-    fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
-    std::os::unix::fs::lchown(&p, Some(uid), Some(gid)).unwrap();
-}
-
-fn dir(root: &Path, rel: &str, mode: u32, uid: u32, gid: u32) {
-    let p = root.join(rel);
-    fs::create_dir_all(&p).unwrap();
-    fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
-    std::os::unix::fs::lchown(&p, Some(uid), Some(gid)).unwrap();
-}
-
-fn link(root: &Path, rel: &str, target: &str) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    symlink(target, p).unwrap();
-}
 
 /// Parent directories a package creates root-owned 0755.
 fn base_dirs(root: &Path) {

@@ -3,38 +3,21 @@
 //! a 1 GiB sparse file, then the catalog's verdicts on the collected facts.
 //! Needs root (to chown to ids the auditor's host does not have); prints SKIP otherwise.
 
+mod common;
+
+use common::tree::{dir, link, put};
+
 use stackposture::catalog::Catalog;
 use stackposture::collect::{self, host::HostState, CollectOptions};
 use stackposture::evaluate::{evaluate_check, EvalContext, Outcome};
 use stackposture::facts::MissingReason;
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 const CLOUD_UID: u32 = 4242;
 const CLOUD_GID: u32 = 4243;
 const CANARY: &str = "CANARY-pw-7f3a9";
-
-fn put(root: &Path, rel: &str, body: &str, mode: u32, uid: u32, gid: u32) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(&p, body).unwrap();
-    fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
-    std::os::unix::fs::lchown(&p, Some(uid), Some(gid)).unwrap();
-}
-
-fn dir(root: &Path, rel: &str, mode: u32, uid: u32, gid: u32) {
-    let p = root.join(rel);
-    fs::create_dir_all(&p).unwrap();
-    fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
-    std::os::unix::fs::lchown(&p, Some(uid), Some(gid)).unwrap();
-}
-
-fn link(root: &Path, rel: &str, target: &str) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    symlink(target, p).unwrap();
-}
 
 /// An EL-layout management server with typical mistakes.
 pub fn insecure_tree(root: &Path) {

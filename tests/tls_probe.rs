@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::tls::{free_port, openssl, s_server};
+use common::tls::{free_port, openssl, s_server, self_signed};
 use stackposture::catalog::Catalog;
 use stackposture::collect::tls::{self, probe::Limits, EndpointSpec, TlsOptions};
 use stackposture::evaluate::{evaluate_check, EvalContext, Outcome};
@@ -377,24 +377,15 @@ fn rsa_root_ca_matches_the_settings() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
-    openssl(
+    self_signed(
         d.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-sha256",
-            "-nodes",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=ca.cloudstack.apache.org",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        ],
+        "rsa:2048",
+        "-sha256",
+        "3650",
+        "ca.cloudstack.apache.org",
+        "ca.key",
+        "ca.pem",
+        &[],
     );
     let pem = std::fs::read_to_string(d.path().join("ca.pem")).unwrap();
     let opts0 = opts(&[], 1000);
@@ -429,24 +420,15 @@ fn legacy_openssl_server() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
-    openssl(
+    self_signed(
         d.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:1024",
-            "-sha1",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=weak.test",
-            "-keyout",
-            "weak.key",
-            "-out",
-            "weak.pem",
-        ],
+        "rsa:1024",
+        "-sha1",
+        "30",
+        "weak.test",
+        "weak.key",
+        "weak.pem",
+        &[],
     );
     let key_pem = std::fs::read_to_string(d.path().join("weak.key")).unwrap();
     let (_srv, port) = s_server(
@@ -814,24 +796,15 @@ fn cbc_only_server_certificate_read_from_the_legacy_flight() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
-    openssl(
+    self_signed(
         d.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-sha256",
-            "-nodes",
-            "-days",
-            "90",
-            "-subj",
-            "/CN=cbc.test",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "c.pem",
-        ],
+        "rsa:2048",
+        "-sha256",
+        "90",
+        "cbc.test",
+        "k.pem",
+        "c.pem",
+        &[],
     );
     let (_srv, port) = s_server(
         d.path(),
@@ -867,26 +840,15 @@ fn cbc_only_server_certificate_read_from_the_legacy_flight() {
 
 /// A self-signed RSA-2048 certificate for 127.0.0.1 in `dir` (c.pem, k.pem).
 fn rsa_cert(dir: &Path) {
-    openssl(
+    self_signed(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-sha256",
-            "-nodes",
-            "-days",
-            "90",
-            "-subj",
-            "/CN=ms.test",
-            "-addext",
-            "subjectAltName=DNS:ms.test,IP:127.0.0.1",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "c.pem",
-        ],
+        "rsa:2048",
+        "-sha256",
+        "90",
+        "ms.test",
+        "k.pem",
+        "c.pem",
+        &["-addext", "subjectAltName=DNS:ms.test,IP:127.0.0.1"],
     );
 }
 

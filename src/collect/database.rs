@@ -116,6 +116,21 @@ pub struct Target {
 }
 
 impl Target {
+    /// Takes host, port, database, TLS (and the user, when `with_user`) from a parsed URL.
+    fn apply(&mut self, u: ParsedUrl, with_user: bool) {
+        self.host = u.host;
+        self.port = u.port.unwrap_or(3306);
+        if let Some(d) = u.db {
+            self.db = d;
+        }
+        if let (true, Some(user)) = (with_user, u.user) {
+            self.user = user;
+        }
+        if let Some(s) = u.ssl {
+            self.tls = s;
+        }
+    }
+
     /// `mysql://user@host:port/db` — what facts and messages may show.
     pub fn location(&self) -> String {
         format!(
@@ -227,14 +242,8 @@ pub fn target(
                 "db.cloud.uri is not a mysql URI",
             )
         })?;
-        t.host = u.host;
-        t.port = u.port.unwrap_or(3306);
-        if let Some(d) = u.db {
-            t.db = d;
-        }
-        if let Some(s) = u.ssl {
-            t.tls = s;
-        }
+        // CloudStack's URI carries no user (db.cloud.username still applies).
+        t.apply(u, false);
     }
     if props.is_none() && opts.url.is_none() {
         return Err(DbError::new(
@@ -282,17 +291,7 @@ pub fn target(
                 "--db-url must not contain a password (use the password environment variable)",
             ));
         }
-        t.host = u.host;
-        t.port = u.port.unwrap_or(3306);
-        if let Some(d) = u.db {
-            t.db = d;
-        }
-        if let Some(user) = u.user {
-            t.user = user;
-        }
-        if let Some(s) = u.ssl {
-            t.tls = s;
-        }
+        t.apply(u, true);
     }
     if let Some(p) = &opts.password {
         t.password = Some(Plain::new(p.expose().to_string()));

@@ -47,3 +47,4 @@ pub fn python_with(module: &str) -> Option<String> {
     None
 }
 pub mod tls;
+pub mod tree;

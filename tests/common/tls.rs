@@ -147,3 +147,25 @@ pub fn s_server(dir: &Path, cert: &str, key: &str, extra: &[&str]) -> (Proc, u16
     }
     panic!("openssl s_server did not start");
 }
+
+/// A self-signed certificate `cert` with key `key` (e.g. `newkey = "rsa:2048"`,
+/// `digest = "-sha256"`), valid `days`, subject `/CN=cn`, plus `extra` req arguments.
+#[allow(clippy::too_many_arguments)]
+pub fn self_signed(
+    dir: &Path,
+    newkey: &str,
+    digest: &str,
+    days: &str,
+    cn: &str,
+    key: &str,
+    cert: &str,
+    extra: &[&str],
+) {
+    let subj = format!("/CN={cn}");
+    let mut args = vec![
+        "req", "-x509", "-newkey", newkey, digest, "-nodes", "-days", days, "-subj", &subj,
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["-keyout", key, "-out", cert]);
+    openssl(dir, &args);
+}
