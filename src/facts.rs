@@ -59,6 +59,71 @@ pub struct Missing {
     pub detail: String,
 }
 
+impl Missing {
+    pub fn new(reason: MissingReason, detail: impl Into<String>) -> Missing {
+        Missing {
+            reason,
+            detail: detail.into(),
+        }
+    }
+    pub fn absent(detail: impl Into<String>) -> Missing {
+        Missing::new(MissingReason::Absent, detail)
+    }
+    pub fn timeout(detail: impl Into<String>) -> Missing {
+        Missing::new(MissingReason::Timeout, detail)
+    }
+    pub fn error(detail: impl Into<String>) -> Missing {
+        Missing::new(MissingReason::Error, detail)
+    }
+    pub fn unsupported(detail: impl Into<String>) -> Missing {
+        Missing::new(MissingReason::Unsupported, detail)
+    }
+    pub fn not_collected(detail: impl Into<String>) -> Missing {
+        Missing::new(MissingReason::NotCollected, detail)
+    }
+    /// The same reason with `context: ` put before the detail.
+    pub fn context(self, context: &str) -> Missing {
+        let detail = if self.detail.is_empty() {
+            context.to_string()
+        } else {
+            format!("{context}: {}", self.detail)
+        };
+        Missing { detail, ..self }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.detail.is_empty() {
+            f.write_str(self.reason.as_str())
+        } else {
+            write!(f, "{}: {}", self.reason.as_str(), self.detail)
+        }
+    }
+}
+
+/// I/O errors map onto the reasons by kind: not found is a known absence, a denied
+/// permission and a timeout say so, everything else is an error. The detail is the
+/// error's own text (which never holds file contents).
+impl From<std::io::Error> for Missing {
+    fn from(e: std::io::Error) -> Missing {
+        use std::io::ErrorKind as K;
+        let reason = match e.kind() {
+            K::NotFound => MissingReason::Absent,
+            K::PermissionDenied => MissingReason::PermissionDenied,
+            K::TimedOut | K::WouldBlock => MissingReason::Timeout,
+            _ => MissingReason::Error,
+        };
+        Missing::new(reason, e.to_string())
+    }
+}
+
+impl From<tokio::time::error::Elapsed> for Missing {
+    fn from(_: tokio::time::error::Elapsed) -> Missing {
+        Missing::timeout("no answer within the timeout")
+    }
+}
+
 /// One observed fact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fact {
@@ -97,6 +162,14 @@ impl Fact {
     }
     pub fn absent(source: impl Into<String>, detail: impl Into<String>) -> Fact {
         Fact::missing(source, MissingReason::Absent, detail)
+    }
+    /// A fact that has no value, for the reason `m` gives.
+    pub fn from_missing(source: impl Into<String>, m: Missing) -> Fact {
+        Fact {
+            value: None,
+            source: source.into(),
+            missing: Some(m),
+        }
     }
 }
 
@@ -284,5 +357,29 @@ impl SourceStatus {
             status: reason.as_str().into(),
             detail: detail.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_map_to_reasons() {
+        use std::io::{Error, ErrorKind};
+        let m: Missing = Error::from(ErrorKind::NotFound).into();
+        assert_eq!(m.reason, MissingReason::Absent);
+        let m: Missing = Error::from(ErrorKind::PermissionDenied).into();
+        assert_eq!(m.reason, MissingReason::PermissionDenied);
+        let m: Missing = Error::from(ErrorKind::TimedOut).into();
+        assert_eq!(m.reason, MissingReason::Timeout);
+        let m: Missing = Error::other("boom").into();
+        assert_eq!(m.reason, MissingReason::Error);
+        assert_eq!(
+            m.clone().context("reading x").to_string(),
+            "error: reading x: boom"
+        );
+        let f = Fact::from_missing("db", m);
+        assert!(f.value.is_none() && f.missing.is_some());
     }
 }
