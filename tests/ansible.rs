@@ -69,11 +69,17 @@ fn playbook_installs_audits_fetches_and_fails_per_fail_on() {
         env!("CARGO_PKG_VERSION")
     ));
     if !need(deb.is_file(), "dist/ not built; run `bash scripts/dist.sh`")
-        || !need(nix::unistd::geteuid().is_root(), "the role installs a package: needs root")
+        || !need(
+            nix::unistd::geteuid().is_root(),
+            "the role installs a package: needs root",
+        )
     {
         return;
     }
-    let installed = Command::new("dpkg").args(["-s", "stackposture"]).output().unwrap();
+    let installed = Command::new("dpkg")
+        .args(["-s", "stackposture"])
+        .output()
+        .unwrap();
     assert!(
         !installed.status.success(),
         "a stackposture package is already installed; this test would replace and purge it"
@@ -91,7 +97,7 @@ fn playbook_installs_audits_fetches_and_fails_per_fail_on() {
             "--host", "demo-ms1",
         ],
     });
-    let result = std::panic::catch_unwind(|| {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // 1. The demo has findings: the host fails, after its report was fetched.
         let o = playbook(&ansible, dir.path(), &vars);
         let out = text(&o);
@@ -129,9 +135,15 @@ fn playbook_installs_audits_fetches_and_fails_per_fail_on() {
             serde_json::from_slice(&std::fs::read(&fetched).expect("report fetched")).unwrap();
         assert_eq!(report["verdict"]["exit_code"], 0);
         assert!(report["verdict"]["waived"].as_u64().unwrap() >= 1);
-        assert!(Path::new("/usr/bin/stackposture").exists(), "installed by the role");
-    });
-    let purge = Command::new("dpkg").args(["--purge", "stackposture"]).output().unwrap();
+        assert!(
+            Path::new("/usr/bin/stackposture").exists(),
+            "installed by the role"
+        );
+    }));
+    let purge = Command::new("dpkg")
+        .args(["--purge", "stackposture"])
+        .output()
+        .unwrap();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
