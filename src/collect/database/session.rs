@@ -54,7 +54,10 @@ impl Session {
         query_timeout: Duration,
         secrets: Vec<String>,
     ) -> Result<Session, Missing> {
-        let opts = opts.max_allowed_packet(Some(MAX_PACKET));
+        // Both set here so that the driver sends no settings query of its own on connect.
+        let opts = opts
+            .max_allowed_packet(Some(MAX_PACKET))
+            .wait_timeout(Some(28_800));
         let mut s = Session {
             opts,
             conn: None,
@@ -233,6 +236,12 @@ pub fn classify(e: &mysql_async::Error, secrets: &[&str]) -> Missing {
             };
             (reason, format!("server error {}: {}", s.code, s.message))
         }
+        // Codec errors (a packet above the bound, a malformed packet) come as `Other`
+        // I/O errors whose text is the driver's own.
+        E::Io(IoError::Io(io)) if io.kind() == std::io::ErrorKind::Other => (
+            MissingReason::Error,
+            format!("unusable reply from the database: {io}"),
+        ),
         E::Io(IoError::Io(io)) => (
             MissingReason::Error,
             format!("cannot reach the database: {}", io.kind()),

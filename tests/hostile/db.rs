@@ -1,0 +1,322 @@
+//! Hostile database cases: a fake MySQL 8 server that asks for full authentication and
+//! offers its own RSA key, hostile key replies and auth switches, replies too large to
+//! hold, and the real MariaDB with a table lock held during a collection (late replies).
+
+use crate::common::{self, mariadb};
+use crate::fake_mysql::{FakeMysql, Script};
+use serde_json::Value;
+use stackposture::collect::database::{DbOptions, SecretString};
+use stackposture::collect::{self, CollectOptions};
+use stackposture::facts::Facts;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CANARY: &str = "Canary-DB-Pw-5e1f77";
+
+fn opts(root: &Path, url: String, timeout_ms: u64) -> CollectOptions {
+    CollectOptions {
+        root: root.to_path_buf(),
+        db: DbOptions {
+            url: Some(url),
+            password: Some(SecretString::new(CANARY.into())),
+            connect_timeout: Duration::from_millis(timeout_ms),
+            query_timeout: Duration::from_millis(timeout_ms),
+            ..DbOptions::default()
+        },
+        ..CollectOptions::default()
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// Peak resident set of the process, KiB (from wait4).
+    pub max_rss_kib: i64,
+}
+
+/// Runs the binary with the DB password in `SP_DB_PW`, measuring its peak memory.
+pub fn run_bin(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let t0 = Instant::now();
+    let child = Command::new(common::bin())
+        .args(args)
+        .env("SP_DB_PW", CANARY)
+        .env_remove("CLOUD_SECRET_KEY")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as i32;
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(r, pid);
+    std::mem::forget(child);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    };
+    Run {
+        code,
+        stdout: std::fs::read_to_string(out).unwrap(),
+        stderr: std::fs::read_to_string(err).unwrap(),
+        elapsed: t0.elapsed(),
+        max_rss_kib: ru.ru_maxrss,
+    }
+}
+
+/// `collect` through the binary against `url`; asserts the promises every hostile case
+/// must keep (exit 0-3, no canary anywhere) and returns the facts.
+fn collect_bin(url: &str, extra: &[&str]) -> (Value, Run) {
+    let root = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "collect",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--db-url",
+        url,
+        "--db-password-env",
+        "SP_DB_PW",
+        "--db-timeout",
+        "3",
+    ];
+    args.extend_from_slice(extra);
+    let r = run_bin(&args);
+    assert!((0..=3).contains(&r.code), "exit {}: {}", r.code, r.stderr);
+    assert!(
+        !r.stdout.contains(CANARY) && !r.stderr.contains(CANARY),
+        "password leaked"
+    );
+    let f: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} / {}", r.stdout, r.stderr));
+    (f, r)
+}
+
+fn db_source(f: &Value) -> (String, String) {
+    let s = &f["sources"]["db"];
+    (
+        s["status"].as_str().unwrap_or("").to_string(),
+        s["detail"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+fn pem_key_reply() -> Vec<u8> {
+    let mut v = vec![0x01];
+    v.extend_from_slice(
+        b"-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAL8fake\n-----END PUBLIC KEY-----\n",
+    );
+    v
+}
+
+#[test]
+fn full_auth_never_sends_the_password_to_an_unauthenticated_key() {
+    let fake = FakeMysql::start(Script::FullAuth {
+        key_reply: pem_key_reply(),
+    });
+    let t = tempfile::tempdir().unwrap();
+    let c = collect::collect(&opts(t.path(), fake.url(), 3000));
+    let st = &c.facts.sources["db"];
+    assert_ne!(st.status, "ok");
+    assert!(
+        st.detail.contains("refused to send the DB password"),
+        "{}",
+        st.detail
+    );
+    assert!(!c.facts.to_json().contains(CANARY));
+    // Through the binary: same refusal, and the report is written.
+    let (f, _) = collect_bin(&fake.url(), &[]);
+    let (status, detail) = db_source(&f);
+    assert_eq!(status, "not_collected", "{detail}");
+    assert!(
+        detail.contains("--db-allow-public-key-retrieval"),
+        "{detail}"
+    );
+    assert_eq!(
+        *fake.key_requests.lock().unwrap(),
+        0,
+        "the key was asked for"
+    );
+    let got = fake.received();
+    assert!(!got.is_empty(), "the fake server saw no client");
+    assert!(
+        !got.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+        "the password reached the fake server"
+    );
+}
+
+#[test]
+fn hostile_key_replies_and_auth_switches_do_not_crash_or_leak() {
+    let mut bad_pem = vec![0x01];
+    bad_pem.extend_from_slice(
+        b"-----BEGIN PUBLIC KEY-----\n!!not base64!!\n-----END PUBLIC KEY-----\n",
+    );
+    let mut not_pem = vec![0x01];
+    not_pem.extend_from_slice(b"garbage");
+    // With retrieval allowed the driver asks for the key: empty, marker-only, non-PEM
+    // and malformed-PEM replies each end as an error, never a crash.
+    for key_reply in [vec![], vec![0x01], not_pem, bad_pem] {
+        let fake = FakeMysql::start(Script::FullAuth {
+            key_reply: key_reply.clone(),
+        });
+        let (f, r) = collect_bin(&fake.url(), &["--db-allow-public-key-retrieval"]);
+        let (status, detail) = db_source(&f);
+        assert_eq!(status, "error", "{key_reply:?}: {detail}");
+        assert!(r.code != 101, "{}", r.stderr);
+        assert_eq!(*fake.key_requests.lock().unwrap(), 1, "{key_reply:?}");
+    }
+    // Auth switches: to cleartext (refused by the driver), to caching_sha2 with full
+    // auth (refused), to an unknown plugin (no password data). The password never
+    // reaches the server.
+    for plugin in [
+        "mysql_clear_password",
+        "caching_sha2_password",
+        "sha256_password",
+    ] {
+        let fake = FakeMysql::start(Script::Switch {
+            plugin: plugin.into(),
+            key_reply: pem_key_reply(),
+        });
+        let (f, _) = collect_bin(&fake.url(), &[]);
+        let (status, detail) = db_source(&f);
+        assert_ne!(status, "ok", "{plugin}: {detail}");
+        let got = fake.received();
+        assert!(
+            !got.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+            "{plugin}: the password reached the fake server"
+        );
+        assert_eq!(*fake.key_requests.lock().unwrap(), 0, "{plugin}");
+    }
+}
+
+/// Peak memory allowed for the binary against a server streaming huge replies.
+pub const HUGE_REPLY_RSS_CAP_KIB: i64 = 96 * 1024;
+
+#[test]
+fn huge_replies_are_cut_within_memory_and_time() {
+    // Endless 1 MiB rows: cut at the reply bound; one 8 MiB row: above the packet bound.
+    for (row_bytes, rows, why) in [
+        (1 << 20, usize::MAX, "larger than"),
+        (8 << 20, 1, "unusable reply"),
+    ] {
+        let fake = FakeMysql::start(Script::Rows { row_bytes, rows });
+        let (f, r) = collect_bin(&fake.url(), &[]);
+        let (status, detail) = db_source(&f);
+        assert_eq!(status, "error", "{detail}");
+        assert!(detail.contains(why), "{detail}");
+        eprintln!(
+            "huge reply {row_bytes} B x {rows}: {:?}, peak RSS {} KiB: {detail}",
+            r.elapsed, r.max_rss_kib
+        );
+        assert!(
+            r.max_rss_kib < HUGE_REPLY_RSS_CAP_KIB,
+            "peak RSS {} KiB",
+            r.max_rss_kib
+        );
+        assert!(r.elapsed < Duration::from_secs(20), "{:?}", r.elapsed);
+        // Settings were not read: unknown, never a value.
+        assert!(f["facts"].get("cs.setting.enable.user.2fa").is_none());
+        assert_ne!(f["namespaces"]["cs."]["missing"], Value::Null);
+    }
+}
+
+/// Every fact of `locked` is the baseline's value or missing: nothing shifted.
+fn assert_no_shift(baseline: &Facts, locked: &Facts) -> usize {
+    let mut missing = 0;
+    for (k, f) in &locked.facts {
+        match (
+            &f.value,
+            baseline.facts.get(k).and_then(|b| b.value.as_ref()),
+        ) {
+            (None, _) => missing += 1,
+            (Some(v), Some(b)) => assert_eq!(v, b, "{k} shifted"),
+            (Some(v), None) => panic!("{k} = {v} appeared under the lock only"),
+        }
+    }
+    missing
+}
+
+#[test]
+fn table_lock_during_collection_never_shifts_facts() {
+    let Some(m) = mariadb::server() else { return };
+    let db = m.new_db(mariadb::SCHEMA_422);
+    m.sql(
+        None,
+        &format!(
+            "GRANT SELECT (User, Host) ON mysql.user TO '{}'@'127.0.0.1';",
+            db.user
+        ),
+    );
+    m.sql(
+        Some(&db.name),
+        "INSERT INTO configuration (category, instance, component, name, value, default_value, scope, is_dynamic) \
+         VALUES ('Advanced', 'DEFAULT', 't', 'enable.user.2fa', 'true', 'false', 64, 1);",
+    );
+    let t = tempfile::tempdir().unwrap();
+    let mk = |ms| {
+        let mut o = opts(t.path(), db.url(), ms);
+        o.db.password = Some(SecretString::new(db.password.clone()));
+        o
+    };
+    let baseline = collect::collect(&mk(5000)).facts;
+    assert_eq!(baseline.sources["db"].status, "ok");
+    assert_eq!(
+        baseline.facts["cs.version"].value,
+        Some(Value::from("4.22.0.0"))
+    );
+    assert_eq!(
+        baseline.facts["dbserver.user_any_host"].value,
+        Some(Value::from(false))
+    );
+    // Hold `user` locked in another session for longer than the timeout.
+    let mut locker = Command::new("mariadb")
+        .args(["--no-defaults", "-n", "-uroot"])
+        .arg(format!("--socket={}", m.sock.display()))
+        .arg(&db.name)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, Write};
+    locker
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"LOCK TABLES user WRITE;\nSELECT 'locked';\nSELECT SLEEP(6);\nUNLOCK TABLES;\n")
+        .unwrap();
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(locker.stdout.take().unwrap());
+    while !line.contains("locked") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "locker ended");
+    }
+    let locked = collect::collect(&mk(1000)).facts;
+    let _ = locker.wait();
+    let missing = assert_no_shift(&baseline, &locked);
+    // The queries on `user` timed out: those facts are unknown, the later ones right.
+    for k in ["cs.admin_users_without_2fa"] {
+        assert!(locked.facts[k].value.is_none(), "{k}");
+    }
+    assert!(locked.get("cs.user2.state").unwrap().value.is_none());
+    assert_eq!(
+        locked.facts["cs.version"].value,
+        Some(Value::from("4.22.0.0"))
+    );
+    assert_eq!(
+        locked.facts["dbserver.user_any_host"].value,
+        Some(Value::from(false))
+    );
+    assert_eq!(
+        locked.facts["dbserver.current_user"]
+            .value
+            .as_ref()
+            .unwrap()["user"],
+        Value::from(db.user.clone())
+    );
+    assert!(missing >= 1);
+}

@@ -1,0 +1,210 @@
+//! A small fake MySQL server on 127.0.0.1 for the hostile DB cases: it speaks just
+//! enough of the protocol (handshake v10, auth replies, text result sets) to act as a
+//! hostile MySQL 8 or a server streaming huge rows. Every byte a client sends is kept,
+//! so a test can prove a password never reached it.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the server does after the client's handshake response.
+#[derive(Clone, Debug)]
+pub enum Script {
+    /// caching_sha2_password: "perform full authentication"; if the client asks for the
+    /// public key (0x02), answer with this packet body (after the 0x01 marker when
+    /// `marker`), then accept whatever comes.
+    FullAuth { key_reply: Vec<u8> },
+    /// AuthSwitchRequest to `plugin` with a fresh nonce; then, for
+    /// caching_sha2_password, full authentication as above.
+    Switch { plugin: String, key_reply: Vec<u8> },
+    /// Accept the login, then answer every query with two columns and rows of
+    /// `row_bytes` bytes each, `rows` of them (`usize::MAX`: until the client leaves).
+    Rows { row_bytes: usize, rows: usize },
+}
+
+pub struct FakeMysql {
+    pub port: u16,
+    received: Arc<Mutex<Vec<u8>>>,
+    pub key_requests: Arc<Mutex<u32>>,
+}
+
+impl FakeMysql {
+    pub fn start(script: Script) -> FakeMysql {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let key_requests = Arc::new(Mutex::new(0));
+        let (r, k) = (received.clone(), key_requests.clone());
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let (script, r, k) = (script.clone(), r.clone(), k.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(s, &script, &r, &k);
+                });
+            }
+        });
+        FakeMysql {
+            port,
+            received,
+            key_requests,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mysql://cloud@127.0.0.1:{}/cloud", self.port)
+    }
+
+    /// Everything clients sent so far.
+    pub fn received(&self) -> Vec<u8> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+struct Conn<'a> {
+    s: TcpStream,
+    seq: u8,
+    log: &'a Mutex<Vec<u8>>,
+}
+
+impl Conn<'_> {
+    fn write(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        let n = payload.len();
+        let mut p = vec![n as u8, (n >> 8) as u8, (n >> 16) as u8, self.seq];
+        p.extend_from_slice(payload);
+        self.seq = self.seq.wrapping_add(1);
+        self.s.write_all(&p)
+    }
+
+    fn read(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut h = [0u8; 4];
+        self.s.read_exact(&mut h)?;
+        let n = h[0] as usize | (h[1] as usize) << 8 | (h[2] as usize) << 16;
+        let mut p = vec![0u8; n];
+        self.s.read_exact(&mut p)?;
+        self.seq = h[3].wrapping_add(1);
+        self.log.lock().unwrap().extend_from_slice(&p);
+        Ok(p)
+    }
+}
+
+const CAPS: u32 =
+    0x0001 | 0x0004 | 0x0008 | 0x0200 | 0x2000 | 0x8000 | 0x20000 | 0x80000 | 0x200000;
+
+fn handshake(plugin: &str) -> Vec<u8> {
+    let mut p = vec![10u8];
+    p.extend_from_slice(b"8.0.36-fake\0");
+    p.extend_from_slice(&7u32.to_le_bytes());
+    p.extend_from_slice(b"abcdefgh\0");
+    p.extend_from_slice(&(CAPS as u16).to_le_bytes());
+    p.push(0xff);
+    p.extend_from_slice(&2u16.to_le_bytes());
+    p.extend_from_slice(&((CAPS >> 16) as u16).to_le_bytes());
+    p.push(21);
+    p.extend_from_slice(&[0u8; 10]);
+    p.extend_from_slice(b"ijklmnopqrst\0");
+    p.extend_from_slice(plugin.as_bytes());
+    p.push(0);
+    p
+}
+
+const OK: &[u8] = &[0, 0, 0, 2, 0, 0, 0];
+const EOF: &[u8] = &[0xfe, 0, 0, 2, 0];
+
+fn serve(
+    s: TcpStream,
+    script: &Script,
+    log: &Mutex<Vec<u8>>,
+    keys: &Mutex<u32>,
+) -> std::io::Result<()> {
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let mut c = Conn { s, seq: 0, log };
+    let plugin = match script {
+        Script::Rows { .. } => "mysql_native_password",
+        _ => "caching_sha2_password",
+    };
+    c.write(&handshake(plugin))?;
+    c.read()?;
+    match script {
+        Script::FullAuth { key_reply } => full_auth(&mut c, key_reply, keys),
+        Script::Switch { plugin, key_reply } => {
+            let mut p = vec![0xfe];
+            p.extend_from_slice(plugin.as_bytes());
+            p.push(0);
+            p.extend_from_slice(b"ABCDEFGHIJKLMNOPQRST\0");
+            c.write(&p)?;
+            c.read()?;
+            if plugin == "caching_sha2_password" {
+                full_auth(&mut c, key_reply, keys)
+            } else {
+                c.write(OK)
+            }
+        }
+        Script::Rows { row_bytes, rows } => {
+            c.write(OK)?;
+            loop {
+                let q = c.read()?;
+                if q.first() != Some(&3) {
+                    return Ok(());
+                }
+                result_set(&mut c, *row_bytes, *rows)?;
+            }
+        }
+    }
+}
+
+fn full_auth(c: &mut Conn, key_reply: &[u8], keys: &Mutex<u32>) -> std::io::Result<()> {
+    c.write(&[0x01, 0x04])?;
+    let p = c.read()?;
+    if p == [0x02] {
+        *keys.lock().unwrap() += 1;
+        c.write(key_reply)?;
+        c.read()?;
+    }
+    c.write(OK)?;
+    // Keep the socket open a little, as a real server would.
+    let _ = c.read();
+    Ok(())
+}
+
+fn lenenc_str(out: &mut Vec<u8>, b: &[u8]) {
+    let n = b.len();
+    if n < 251 {
+        out.push(n as u8);
+    } else if n < 1 << 16 {
+        out.push(0xfc);
+        out.extend_from_slice(&(n as u16).to_le_bytes());
+    } else {
+        out.push(0xfd);
+        out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+    }
+    out.extend_from_slice(b);
+}
+
+fn column(name: &str) -> Vec<u8> {
+    let mut p = Vec::new();
+    for s in ["def", "", "", "", name, ""] {
+        lenenc_str(&mut p, s.as_bytes());
+    }
+    p.push(0x0c);
+    p.extend_from_slice(&[0x21, 0]);
+    p.extend_from_slice(&(1u32 << 24).to_le_bytes());
+    p.push(0xfd);
+    p.extend_from_slice(&[0, 0, 0, 0, 0]);
+    p
+}
+
+fn result_set(c: &mut Conn, row_bytes: usize, rows: usize) -> std::io::Result<()> {
+    c.write(&[2])?;
+    c.write(&column("a"))?;
+    c.write(&column("b"))?;
+    c.write(EOF)?;
+    let half = vec![b'x'; row_bytes / 2];
+    let mut row = Vec::new();
+    lenenc_str(&mut row, &half);
+    lenenc_str(&mut row, &half);
+    for _ in 0..rows {
+        c.write(&row)?;
+    }
+    c.write(EOF)
+}
