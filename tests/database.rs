@@ -811,12 +811,7 @@ fn mshost_rows_and_identical_bytes() {
     );
     // A schema without the table: unknown with the reason, not an empty list.
     let db2 = m.new_db(SCHEMA_422);
-    let c = collect::collect(&opts(
-        root.path(),
-        Some(db2.url()),
-        Some(&db2.password),
-        5,
-    ));
+    let c = collect::collect(&opts(root.path(), Some(db2.url()), Some(&db2.password), 5));
     let fact = c.facts.get("cs.mshost").unwrap();
     assert!(fact.value.is_none());
     assert!(

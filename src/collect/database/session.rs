@@ -242,6 +242,11 @@ pub fn classify(e: &mysql_async::Error, secrets: &[&str]) -> Missing {
             MissingReason::Error,
             format!("unusable reply from the database: {io}"),
         ),
+        // rustls reports a certificate that does not verify (`--db-ca`) this way.
+        E::Io(IoError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => (
+            MissingReason::Error,
+            format!("TLS or protocol error with the database: {io}"),
+        ),
         E::Io(IoError::Io(io)) => (
             MissingReason::Error,
             format!("cannot reach the database: {}", io.kind()),
