@@ -218,7 +218,7 @@ pub fn record(rows: &[SettingRow], source: &str, fp_key: Option<&[u8]>, facts: &
             // Credentials inside URL-like values (secstorage.proxy) are redacted.
             Some(v) => facts.set(key, source, redact_inline(&v)),
             // Value and default both NULL: CloudStack then uses the default compiled into
-            // the setting's ConfigKey (`ConfigKey.value()` falls back to `_defaultValue`,
+            // the setting's ConfigKey (`ConfigKey.value()` falls back to `defaultValue()`,
             // framework/config/src/main/java/org/apache/cloudstack/framework/config/ConfigKey.java),
             // never an empty string. Recorded as absent, so a check applies the product
             // default it names (`if_absent = "default"`) or stays unknown.

@@ -69,8 +69,15 @@ pub async fn overrides(s: &mut Session, kind: &str, cols: &Columns, db: &str, fa
             String::new()
         }
     );
-    // The sample only names who overrides; without it the counts still hold.
-    let sample = s.query(&sample_sql, 4).await.unwrap_or_default();
+    // Each fact holds both replies: without the sample it would be incomplete, so the
+    // namespace is then unknown too (found by the soak in bench/hostile-db.sh).
+    let sample = match s.query(&sample_sql, 4).await {
+        Ok(r) => r,
+        Err(m) => {
+            facts.namespace_missing(&prefix, &src, m.reason, m.detail);
+            return;
+        }
+    };
     facts.namespace_complete(&prefix, &src);
     for (name, v) in override_values(kind, &agg, &sample) {
         facts.set(format!("{prefix}{name}"), &src, v);
