@@ -1,6 +1,6 @@
 #!/bin/sh
 # Reliability figures for the DB collector against hostile servers (issue 10):
-#  1. per hostile case (tests/hostile/db.rs: fake MySQL 8 full auth with its own key,
+#  1. per hostile case (tests/hostile/db/mod.rs: fake MySQL 8 full auth with its own key,
 #     hostile key replies, auth switches, endless 1 MiB rows, one 8 MiB row): exit code,
 #     wall time and peak RSS of the `stackposture collect` process (wait4 ru_maxrss,
 #     cross-checked with /usr/bin/time %M);

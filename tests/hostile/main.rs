@@ -7,4 +7,3 @@
 mod common;
 
 mod db;
-mod fake_mysql;

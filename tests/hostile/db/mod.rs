@@ -2,8 +2,10 @@
 //! offers its own RSA key, hostile key replies and auth switches, replies too large to
 //! hold, and the real MariaDB with a table lock held during a collection (late replies).
 
+mod fake_mysql;
+
 use crate::common::{self, mariadb};
-use crate::fake_mysql::{FakeMysql, Script};
+use fake_mysql::{FakeMysql, Script};
 use serde_json::Value;
 use stackposture::collect::database::{DbOptions, SecretString};
 use stackposture::collect::{self, CollectOptions};
