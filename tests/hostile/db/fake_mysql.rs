@@ -25,12 +25,21 @@ pub enum Script {
 
 pub struct FakeMysql {
     pub port: u16,
+    /// The server offers TLS (a self-signed certificate no client can verify).
+    pub tls: bool,
     received: Arc<Mutex<Vec<u8>>>,
     pub key_requests: Arc<Mutex<u32>>,
 }
 
 impl FakeMysql {
     pub fn start(script: Script) -> FakeMysql {
+        FakeMysql::start_with(script, false)
+    }
+
+    /// As [`FakeMysql::start`], offering TLS when `tls` (the login then happens inside
+    /// TLS; the bytes kept are the decrypted ones).
+    pub fn start_with(script: Script, tls: bool) -> FakeMysql {
+        let tls_config = tls.then(tls_config);
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -39,20 +48,23 @@ impl FakeMysql {
         std::thread::spawn(move || {
             for s in l.incoming().flatten() {
                 let (script, r, k) = (script.clone(), r.clone(), k.clone());
+                let cfg = tls_config.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(s, &script, &r, &k);
+                    let _ = serve(s, &script, &r, &k, cfg);
                 });
             }
         });
         FakeMysql {
             port,
+            tls,
             received,
             key_requests,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("mysql://cloud@127.0.0.1:{}/cloud", self.port)
+        let tls = if self.tls { "?ssl=true" } else { "" };
+        format!("mysql://cloud@127.0.0.1:{}/cloud{tls}", self.port)
     }
 
     /// Everything clients sent so far.
@@ -61,45 +73,87 @@ impl FakeMysql {
     }
 }
 
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ck = rcgen::generate_simple_self_signed(vec!["impostor.test".into()]).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(ck.cert.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der())),
+        )
+        .unwrap();
+    Arc::new(cfg)
+}
+
+type TlsStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
 struct Conn<'a> {
-    s: TcpStream,
+    tcp: Option<TcpStream>,
+    tls: Option<Box<TlsStream>>,
     seq: u8,
     log: &'a Mutex<Vec<u8>>,
 }
 
 impl Conn<'_> {
+    fn io(&mut self) -> &mut dyn ReadWrite {
+        match (&mut self.tls, &mut self.tcp) {
+            (Some(t), _) => t.as_mut(),
+            (None, Some(s)) => s,
+            (None, None) => unreachable!("a connection always has a stream"),
+        }
+    }
+
+    fn start_tls(&mut self, cfg: Arc<rustls::ServerConfig>) -> std::io::Result<()> {
+        let tcp = self.tcp.take().expect("plain stream");
+        let conn = rustls::ServerConnection::new(cfg).map_err(std::io::Error::other)?;
+        self.tls = Some(Box::new(rustls::StreamOwned::new(conn, tcp)));
+        Ok(())
+    }
+
     fn write(&mut self, payload: &[u8]) -> std::io::Result<()> {
         let n = payload.len();
         let mut p = vec![n as u8, (n >> 8) as u8, (n >> 16) as u8, self.seq];
         p.extend_from_slice(payload);
         self.seq = self.seq.wrapping_add(1);
-        self.s.write_all(&p)
+        self.io().write_all(&p)?;
+        self.io().flush()
     }
 
     fn read(&mut self) -> std::io::Result<Vec<u8>> {
         let mut h = [0u8; 4];
-        self.s.read_exact(&mut h)?;
+        self.io().read_exact(&mut h)?;
         let n = h[0] as usize | (h[1] as usize) << 8 | (h[2] as usize) << 16;
         let mut p = vec![0u8; n];
-        self.s.read_exact(&mut p)?;
+        self.io().read_exact(&mut p)?;
         self.seq = h[3].wrapping_add(1);
         self.log.lock().unwrap().extend_from_slice(&p);
         Ok(p)
     }
 }
 
+/// CLIENT_SSL, offered only by a TLS fake server.
+const CAP_SSL: u32 = 0x0800;
+
 const CAPS: u32 =
     0x0001 | 0x0004 | 0x0008 | 0x0200 | 0x2000 | 0x8000 | 0x20000 | 0x80000 | 0x200000;
 
-fn handshake(plugin: &str) -> Vec<u8> {
+fn handshake(plugin: &str, tls: bool) -> Vec<u8> {
+    let caps = if tls { CAPS | CAP_SSL } else { CAPS };
     let mut p = vec![10u8];
     p.extend_from_slice(b"8.0.36-fake\0");
     p.extend_from_slice(&7u32.to_le_bytes());
     p.extend_from_slice(b"abcdefgh\0");
-    p.extend_from_slice(&(CAPS as u16).to_le_bytes());
+    p.extend_from_slice(&(caps as u16).to_le_bytes());
     p.push(0xff);
     p.extend_from_slice(&2u16.to_le_bytes());
-    p.extend_from_slice(&((CAPS >> 16) as u16).to_le_bytes());
+    p.extend_from_slice(&((caps >> 16) as u16).to_le_bytes());
     p.push(21);
     p.extend_from_slice(&[0u8; 10]);
     p.extend_from_slice(b"ijklmnopqrst\0");
@@ -116,15 +170,26 @@ fn serve(
     script: &Script,
     log: &Mutex<Vec<u8>>,
     keys: &Mutex<u32>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> std::io::Result<()> {
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let mut c = Conn { s, seq: 0, log };
+    let mut c = Conn {
+        tcp: Some(s),
+        tls: None,
+        seq: 0,
+        log,
+    };
     let plugin = match script {
         Script::Rows { .. } => "mysql_native_password",
         _ => "caching_sha2_password",
     };
-    c.write(&handshake(plugin))?;
-    c.read()?;
+    c.write(&handshake(plugin, tls.is_some()))?;
+    let first = c.read()?;
+    // An SSLRequest (32 bytes) comes before the real handshake response.
+    if let (Some(cfg), 32) = (tls, first.len()) {
+        c.start_tls(cfg)?;
+        c.read()?;
+    }
     match script {
         Script::FullAuth { key_reply } => full_auth(&mut c, key_reply, keys),
         Script::Switch { plugin, key_reply } => {

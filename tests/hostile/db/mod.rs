@@ -176,6 +176,35 @@ fn full_auth_never_sends_the_password_to_an_unauthenticated_key() {
     );
 }
 
+/// Over TLS whose server certificate was not verified (no --db-ca), full authentication
+/// would send the password in clear to whoever terminates the TLS: refused by default;
+/// allowed only with the flag (and then the impostor does read it, which is what the
+/// refusal prevents).
+#[test]
+fn full_auth_over_unverified_tls_is_refused_unless_allowed() {
+    let script = Script::FullAuth {
+        key_reply: pem_key_reply(),
+    };
+    let fake = FakeMysql::start_with(script.clone(), true);
+    let (f, _) = collect_bin("full-auth-unverified-tls", &fake.url(), &[]);
+    let (status, detail) = db_source(&f);
+    assert_eq!(status, "not_collected", "{detail}");
+    let got = fake.received();
+    assert!(got.len() > 32, "no login inside TLS: {} bytes", got.len());
+    assert!(!got.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()));
+    let fake = FakeMysql::start_with(script, true);
+    let _ = collect_bin(
+        "full-auth-unverified-tls-allowed",
+        &fake.url(),
+        &["--db-allow-public-key-retrieval"],
+    );
+    let got = fake.received();
+    assert!(
+        got.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+        "with the flag the password goes in clear inside the unverified TLS"
+    );
+}
+
 #[test]
 fn hostile_key_replies_and_auth_switches_do_not_crash_or_leak() {
     let mut bad_pem = vec![0x01];
