@@ -21,6 +21,9 @@ pub enum Script {
     /// Accept the login, then answer every query with two columns and rows of
     /// `row_bytes` bytes each, `rows` of them (`usize::MAX`: until the client leaves).
     Rows { row_bytes: usize, rows: usize },
+    /// Accept the login, then announce a result set of `count` columns and send
+    /// column definitions until the client leaves.
+    Columns { count: u64, name_bytes: usize },
 }
 
 pub struct FakeMysql {
@@ -180,7 +183,7 @@ fn serve(
         log,
     };
     let plugin = match script {
-        Script::Rows { .. } => "mysql_native_password",
+        Script::Rows { .. } | Script::Columns { .. } => "mysql_native_password",
         _ => "caching_sha2_password",
     };
     c.write(&handshake(plugin, tls.is_some()))?;
@@ -213,6 +216,17 @@ fn serve(
                     return Ok(());
                 }
                 result_set(&mut c, *row_bytes, *rows)?;
+            }
+        }
+        Script::Columns { count, name_bytes } => {
+            let def = column(&"c".repeat(*name_bytes));
+            c.write(OK)?;
+            c.read()?;
+            let mut p = vec![0xfe];
+            p.extend_from_slice(&count.to_le_bytes());
+            c.write(&p)?;
+            loop {
+                c.write(&def)?;
             }
         }
     }

@@ -286,6 +286,23 @@ fn huge_replies_are_cut_within_memory_and_time() {
         assert!(f["facts"].get("cs.setting.enable.user.2fa").is_none());
         assert_ne!(f["namespaces"]["cs."]["missing"], Value::Null);
     }
+    // A result set announcing 2^40 columns: the driver would reserve memory for all of
+    // them up front (an allocation failure aborts the process); refused instead.
+    // And 4000 columns of 1 MiB names: 4 GB of column definitions, cut at 16 MiB.
+    for (case, count, name_bytes) in [
+        ("column-count-2^40", 1u64 << 40, 1),
+        ("4000-columns-of-1MiB", 4000, 1 << 20),
+    ] {
+        let fake = FakeMysql::start(Script::Columns { count, name_bytes });
+        let (f, r) = collect_bin(case, &fake.url(), &[]);
+        let (status, detail) = db_source(&f);
+        assert_eq!(status, "error", "{detail}");
+        assert!(
+            r.max_rss_kib < HUGE_REPLY_RSS_CAP_KIB,
+            "peak RSS {} KiB",
+            r.max_rss_kib
+        );
+    }
 }
 
 /// Every fact of `locked` is the baseline's value or missing: nothing shifted.

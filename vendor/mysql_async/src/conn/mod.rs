@@ -956,9 +956,17 @@ impl Conn {
 
     /// Returns future that reads packets from a server.
     pub(crate) async fn read_packets(&mut self, n: usize) -> Result<Vec<PooledBuf>> {
-        let mut packets = Vec::with_capacity(n);
+        // STACKPOSTURE PATCH (see STACKPOSTURE-PATCH.md): bounded in count reserved up
+        // front and in total bytes (column definitions are ~100 bytes each).
+        let mut packets = Vec::with_capacity(n.min(4096));
+        let mut total = 0usize;
         for _ in 0..n {
-            packets.push(self.read_packet().await?);
+            let p = self.read_packet().await?;
+            total += p.len();
+            if total > 16 << 20 {
+                return Err(DriverError::PacketTooLarge.into());
+            }
+            packets.push(p);
         }
         Ok(packets)
     }

@@ -132,6 +132,15 @@ impl Conn {
         P: Protocol,
     {
         let column_count = packet.read_lenenc_int()?;
+        // STACKPOSTURE PATCH (see STACKPOSTURE-PATCH.md): `read_packets` reserves memory
+        // for every announced column up front; a hostile count would abort the process.
+        // MySQL and MariaDB allow at most 4096 columns per table.
+        if column_count > 4096 {
+            return Err(crate::DriverError::UnexpectedPacket {
+                payload: packet.to_vec(),
+            }
+            .into());
+        }
         // Reading 1st byte only if metadata skip is not possible, otherwise it can be a part of the first column definition.
         // Reading column metadata only if it is not skipped - if skip is not possible or if metadata is present.
         let meta = if !(P::metadata_skip_possible(self) && packet.first() == Some(&0x00)) {
