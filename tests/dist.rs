@@ -253,6 +253,26 @@ fn rpm_lists_files_config_and_requirements() {
     let mut want = CONFFILES.to_vec();
     want.sort();
     assert_eq!(got, want);
+    // %config(noreplace): an upgrade keeps the operator's edited files ("c" config, "n"
+    // noreplace in rpm's fflags).
+    let flags = ok(
+        &run(
+            &rpm,
+            &["-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", p],
+        ),
+        "rpm -qp --qf fflags",
+    );
+    for f in CONFFILES {
+        let line = flags
+            .lines()
+            .find(|l| l.ends_with(&format!(" {f}")))
+            .unwrap_or_else(|| panic!("{f} has no flags line:\n{flags}"));
+        let fflags = line.split(' ').next().unwrap();
+        assert!(
+            fflags.contains('c') && fflags.contains('n'),
+            "{f} is not %config(noreplace): {line}"
+        );
+    }
     let requires = ok(&run(&rpm, &["-qpR", p]), "rpm -qpR");
     assert!(requires.contains("glibc >= 2.17"), "{requires}");
     assert!(
