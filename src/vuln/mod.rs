@@ -320,14 +320,15 @@ fn support(facts: &mut Facts, feed: &Feed, v: &Version, now: i64) {
     } else {
         l.status.as_str()
     };
-    facts.set(
-        key,
-        &src,
-        json!({
-            "line": v.line(), "feed_line": l.spec.to_string(), "type": l.kind,
-            "status": status, "status_on_feed_date": l.status, "feed_date": feed.date(),
-            "full_until": l.full_until, "security_until": l.security_until,
-            "note": l.note, "source": l.source,
-        }),
-    );
+    let mut o = json!({
+        "line": v.line(), "feed_line": l.spec.to_string(), "type": l.kind,
+        "status": status, "status_on_feed_date": l.status, "feed_date": feed.date(),
+        "note": l.note, "source": l.source,
+    });
+    for (k, d) in [("full_until", &l.full_until), ("security_until", &l.security_until)] {
+        if let Some(d) = d {
+            o[k] = json!(d);
+        }
+    }
+    facts.set(key, &src, o);
 }
