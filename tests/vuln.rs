@@ -490,7 +490,8 @@ fn a_feed_file_extends_or_replaces_the_builtin_one() {
     r.apply("r.toml", &EXTRA_FEED.replace("[feed]\n", "[feed]\nmode = \"replace\"\n"))
         .unwrap();
     assert_eq!(r.advisories.len(), 1);
-    assert_eq!(r.files.len(), 2);
+    assert_eq!(r.files.len(), 1);
+    assert_eq!(r.date(), Some("2026-11-20"));
     // The same id replaces the built-in entry.
     let mut s = Feed::builtin();
     s.apply("s.toml", &EXTRA_FEED.replace("CVE-2099-0001", "CVE-2025-22828")).unwrap();

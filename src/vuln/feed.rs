@@ -302,10 +302,8 @@ impl Feed {
             .collect::<Result<Vec<_>, _>>()
             .map_err(err)?;
         if f.feed.mode == Mode::Replace {
-            *self = Feed {
-                files: std::mem::take(&mut self.files),
-                ..Feed::default()
-            };
+            // Nothing loaded before stays in force, its date included.
+            *self = Feed::default();
         }
         self.files.push(FeedFileInfo {
             origin: origin.to_string(),
