@@ -359,3 +359,68 @@ fn workarounds_from_real_db_rows() {
         .unwrap()
         .starts_with("CVE-2025-22828"));
 }
+
+/// scripts/advisories-from-cve-json.py on CVE JSON 5 records in the ASF's shape: the
+/// output is a feed this crate loads, with the ranges, fixes, dates and workarounds; a
+/// record with a malformed range (two bounds in one field, as some ASF records have) is
+/// left out loudly, never guessed.
+#[test]
+fn script_converts_published_cve_records() {
+    let Some(py) = common::python_with("json") else {
+        return;
+    };
+    let m = env!("CARGO_MANIFEST_DIR");
+    let script = format!("{m}/scripts/advisories-from-cve-json.py");
+    let dir = format!("{m}/tests/fixtures/cve-json");
+    let o = Command::new(&py)
+        .args([&script, &dir, "--published", "CVE-2024-45461=2024-10-15"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "a record was left out");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("CVE-2024-29006.cve.json: left out: affected upper bound '4.18.1.0, 4.19.0.0' is not a version"),
+        "{err}"
+    );
+    let text = String::from_utf8(o.stdout).unwrap();
+    let mut feed = stackposture::vuln::Feed::builtin();
+    feed.apply("converted", &text).expect("the script's output is a valid feed");
+    assert_eq!(feed.advisories.len(), 51, "one new, one replacing the built-in entry");
+    assert_eq!(feed.date(), Some("2026-11-19"));
+    let a = feed
+        .advisories
+        .iter()
+        .find(|a| a.cve == "CVE-2024-45461")
+        .unwrap();
+    assert_eq!(a.severity, "moderate");
+    assert_eq!(a.published, "2024-10-15");
+    let fixed: Vec<String> = a.fixed_in.iter().map(|v| v.to_string()).collect();
+    assert_eq!(fixed, ["4.18.2.4", "4.19.1.2"]);
+    assert!(a.source.starts_with("https://cloudstack.apache.org/blog/security-release-advisory-4.18.2.4-4.19.1.2"));
+    assert_eq!(a.workarounds[0].setting.as_deref(), Some("quota.enable.service"));
+    assert_eq!(a.workarounds[0].equals.as_deref(), Some("false"));
+    // Edges of the converted ranges.
+    let v = |s: &str| stackposture::vuln::Version::parse(s).unwrap();
+    for (ver, hit) in [("4.6.9", false), ("4.7.0", true), ("4.18.2.3", true), ("4.18.2.4", false), ("4.19.1.1", true), ("4.19.1.2", false)] {
+        assert_eq!(a.affects(&v(ver)), hit, "{ver}");
+    }
+    let b = feed
+        .advisories
+        .iter()
+        .find(|a| a.cve == "CVE-2099-0003")
+        .unwrap();
+    assert_eq!(b.severity, "unrated", "'Medium' is not an ASF word");
+    assert_eq!(b.workarounds[0].has_item.as_deref(), Some("proxmox_vmid"));
+    for (ver, hit) in [("4.22.1.1", true), ("4.22.1.2", false), ("24.0.0", true), ("24.0.1", false)] {
+        assert_eq!(b.affects(&v(ver)), hit, "{ver}");
+    }
+    // Only well-formed records: exit 0.
+    let o = Command::new(&py)
+        .args([&script, &format!("{dir}/CVE-2099-0003.cve.json"), "--mode", "replace"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let mut only = stackposture::vuln::Feed::builtin();
+    only.apply("r", &String::from_utf8(o.stdout).unwrap()).unwrap();
+    assert_eq!(only.advisories.len(), 1);
+}
