@@ -52,7 +52,10 @@ fn el_tree(root: &Path, work: &Path, version: &str, jar: &str) {
     std::fs::create_dir_all(&db).unwrap();
     let rpm = |args: &[&str]| {
         let mut c = Command::new("rpm");
-        c.arg("--dbpath").arg(&db).arg("--define").arg("_db_backend sqlite");
+        c.arg("--dbpath")
+            .arg(&db)
+            .arg("--define")
+            .arg("_db_backend sqlite");
         c.args(args);
         c
     };
@@ -61,7 +64,10 @@ fn el_tree(root: &Path, work: &Path, version: &str, jar: &str) {
         let p = build_rpm(work, name, version, "1.el9");
         sh(rpm(&["-i", "--justdb", "--nodeps", "--noscripts", "--notriggers"]).arg(&p));
     }
-    assert!(db.join("rpmdb.sqlite").is_file(), "rpm made an sqlite rpmdb");
+    assert!(
+        db.join("rpmdb.sqlite").is_file(),
+        "rpm made an sqlite rpmdb"
+    );
     put(
         root,
         &format!("usr/share/cloudstack-management/lib/cloudstack-{jar}.jar"),
@@ -162,7 +168,10 @@ fn el_tree_with_skew_and_a_berkeleydb_tree() {
     let skew = f["facts"]["vuln.cloudstack.version_skew"]["value"].clone();
     assert!(
         skew[0].as_str().unwrap().contains("RPM package (4.22.1.1)")
-            && skew[0].as_str().unwrap().contains("management jar (4.20.3.0)"),
+            && skew[0]
+                .as_str()
+                .unwrap()
+                .contains("management jar (4.20.3.0)"),
         "{skew}"
     );
     assert_eq!(
@@ -178,7 +187,14 @@ fn el_tree_with_skew_and_a_berkeleydb_tree() {
     assert_eq!(m.reason, stackposture::facts::MissingReason::Unsupported);
     assert!(m.detail.contains("BerkeleyDB"), "{}", m.detail);
     // A hostile rpmdb.sqlite: an error, no panic.
-    put(b.path(), "var/lib/rpm/rpmdb.sqlite", "SQLite format 3\0garbage", 0o644, 0, 0);
+    put(
+        b.path(),
+        "var/lib/rpm/rpmdb.sqlite",
+        "SQLite format 3\0garbage",
+        0o644,
+        0,
+        0,
+    );
     let m = stackposture::collect::rpmdb::installed_packages(&fs).unwrap_err();
     assert_eq!(m.reason, stackposture::facts::MissingReason::Error);
 }
@@ -224,8 +240,16 @@ fn cli_feeds_extend_replace_and_age() {
     std::fs::write(&extra, EXTRA).unwrap();
     let audit = |more: &[&str], as_of: &str| {
         let mut a = vec![
-            "audit", "--root", root, "--host-state", "never", "--no-db", "--format", "json",
-            "--as-of", as_of,
+            "audit",
+            "--root",
+            root,
+            "--host-state",
+            "never",
+            "--no-db",
+            "--format",
+            "json",
+            "--as-of",
+            as_of,
         ];
         a.extend(more);
         run(&a)
@@ -262,24 +286,27 @@ fn cli_feeds_extend_replace_and_age() {
     let cat = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(cat.path().join("checks/cloudstack")).unwrap();
     std::fs::write(cat.path().join("checks/cloudstack/advisories.toml"), EXTRA).unwrap();
-    let (_, out, err) = audit(
-        &["--catalog", cat.path().to_str().unwrap()],
-        "2026-11-28",
-    );
+    let (_, out, err) = audit(&["--catalog", cat.path().to_str().unwrap()], "2026-11-28");
     assert_eq!(results(&out)["CS-VULN-001"]["outcome"], "fail", "{err}");
     // A replacing feed that is old: its date is the feed's date.
     let old = feeds.path().join("old.toml");
     std::fs::write(
         &old,
         EXTRA
-            .replace("date = \"2026-11-20\"", "date = \"2025-01-01\"\nmode = \"replace\"")
+            .replace(
+                "date = \"2026-11-20\"",
+                "date = \"2025-01-01\"\nmode = \"replace\"",
+            )
             .replace("2026-11-19", "2024-12-30"),
     )
     .unwrap();
     let (_, out, _) = audit(&["--advisories", old.to_str().unwrap()], "2026-11-28");
     let r = results(&out);
     assert_eq!(r["CS-VULN-007"]["outcome"], "fail");
-    assert_eq!(r["CS-VULN-007"]["evidence"]["observed"][0]["value"], "2025-01-01");
+    assert_eq!(
+        r["CS-VULN-007"]["evidence"]["observed"][0]["value"],
+        "2025-01-01"
+    );
     // The replacing feed has no line rows: support status unknown, not a pass.
     assert_eq!(r["CS-VULN-008"]["outcome"], "unknown");
     // A broken feed: a usage error naming the file, exit 2.
@@ -287,7 +314,10 @@ fn cli_feeds_extend_replace_and_age() {
     std::fs::write(&bad, EXTRA.replace("critical", "severe")).unwrap();
     let (code, _, err) = audit(&["--advisories", bad.to_str().unwrap()], "2026-11-28");
     assert_eq!(code, 2);
-    assert!(err.contains("bad.toml") && err.contains("unknown severity"), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("unknown severity"),
+        "{err}"
+    );
 }
 
 /// Real rows: the role permissions deny the annotation APIs (CVE-2025-22828's interim
@@ -313,8 +343,17 @@ fn workarounds_from_real_db_rows() {
     let t = tempfile::tempdir().unwrap();
     let o = Command::new(common::bin())
         .args([
-            "collect", "--root", t.path().to_str().unwrap(), "--host-state", "never",
-            "--db-url", &db.url(), "--db-password-env", "ADV_TEST_DB_PW", "--db-timeout", "10",
+            "collect",
+            "--root",
+            t.path().to_str().unwrap(),
+            "--host-state",
+            "never",
+            "--db-url",
+            &db.url(),
+            "--db-password-env",
+            "ADV_TEST_DB_PW",
+            "--db-timeout",
+            "10",
         ])
         .env("ADV_TEST_DB_PW", &db.password)
         .output()
@@ -344,11 +383,23 @@ fn workarounds_from_real_db_rows() {
     assert_eq!(v("vuln.cloudstack.matched_unfixed"), serde_json::json!([]));
 
     // One non-admin role without the deny rule: the interim step is not in force.
-    m.sql(Some(&db.name), "DELETE FROM role_permissions WHERE role_id = 4;");
+    m.sql(
+        Some(&db.name),
+        "DELETE FROM role_permissions WHERE role_id = 4;",
+    );
     let o = Command::new(common::bin())
         .args([
-            "collect", "--root", t.path().to_str().unwrap(), "--host-state", "never",
-            "--db-url", &db.url(), "--db-password-env", "ADV_TEST_DB_PW", "--db-timeout", "10",
+            "collect",
+            "--root",
+            t.path().to_str().unwrap(),
+            "--host-state",
+            "never",
+            "--db-url",
+            &db.url(),
+            "--db-password-env",
+            "ADV_TEST_DB_PW",
+            "--db-timeout",
+            "10",
         ])
         .env("ADV_TEST_DB_PW", &db.password)
         .output()
@@ -384,8 +435,13 @@ fn script_converts_published_cve_records() {
     );
     let text = String::from_utf8(o.stdout).unwrap();
     let mut feed = stackposture::vuln::Feed::builtin();
-    feed.apply("converted", &text).expect("the script's output is a valid feed");
-    assert_eq!(feed.advisories.len(), 51, "one new, one replacing the built-in entry");
+    feed.apply("converted", &text)
+        .expect("the script's output is a valid feed");
+    assert_eq!(
+        feed.advisories.len(),
+        51,
+        "one new, one replacing the built-in entry"
+    );
     assert_eq!(feed.date(), Some("2026-11-19"));
     let a = feed
         .advisories
@@ -396,12 +452,24 @@ fn script_converts_published_cve_records() {
     assert_eq!(a.published, "2024-10-15");
     let fixed: Vec<String> = a.fixed_in.iter().map(|v| v.to_string()).collect();
     assert_eq!(fixed, ["4.18.2.4", "4.19.1.2"]);
-    assert!(a.source.starts_with("https://cloudstack.apache.org/blog/security-release-advisory-4.18.2.4-4.19.1.2"));
-    assert_eq!(a.workarounds[0].setting.as_deref(), Some("quota.enable.service"));
+    assert!(a.source.starts_with(
+        "https://cloudstack.apache.org/blog/security-release-advisory-4.18.2.4-4.19.1.2"
+    ));
+    assert_eq!(
+        a.workarounds[0].setting.as_deref(),
+        Some("quota.enable.service")
+    );
     assert_eq!(a.workarounds[0].equals.as_deref(), Some("false"));
     // Edges of the converted ranges.
     let v = |s: &str| stackposture::vuln::Version::parse(s).unwrap();
-    for (ver, hit) in [("4.6.9", false), ("4.7.0", true), ("4.18.2.3", true), ("4.18.2.4", false), ("4.19.1.1", true), ("4.19.1.2", false)] {
+    for (ver, hit) in [
+        ("4.6.9", false),
+        ("4.7.0", true),
+        ("4.18.2.3", true),
+        ("4.18.2.4", false),
+        ("4.19.1.1", true),
+        ("4.19.1.2", false),
+    ] {
         assert_eq!(a.affects(&v(ver)), hit, "{ver}");
     }
     let b = feed
@@ -411,16 +479,27 @@ fn script_converts_published_cve_records() {
         .unwrap();
     assert_eq!(b.severity, "unrated", "'Medium' is not an ASF word");
     assert_eq!(b.workarounds[0].has_item.as_deref(), Some("proxmox_vmid"));
-    for (ver, hit) in [("4.22.1.1", true), ("4.22.1.2", false), ("24.0.0", true), ("24.0.1", false)] {
+    for (ver, hit) in [
+        ("4.22.1.1", true),
+        ("4.22.1.2", false),
+        ("24.0.0", true),
+        ("24.0.1", false),
+    ] {
         assert_eq!(b.affects(&v(ver)), hit, "{ver}");
     }
     // Only well-formed records: exit 0.
     let o = Command::new(&py)
-        .args([&script, &format!("{dir}/CVE-2099-0003.cve.json"), "--mode", "replace"])
+        .args([
+            &script,
+            &format!("{dir}/CVE-2099-0003.cve.json"),
+            "--mode",
+            "replace",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0));
     let mut only = stackposture::vuln::Feed::builtin();
-    only.apply("r", &String::from_utf8(o.stdout).unwrap()).unwrap();
+    only.apply("r", &String::from_utf8(o.stdout).unwrap())
+        .unwrap();
     assert_eq!(only.advisories.len(), 1);
 }

@@ -23,7 +23,9 @@ fn feed_parses_with_all_50_advisories_dated_and_sourced() {
         assert!(a.source.starts_with("https://"), "{}: {}", a.cve, a.source);
         // Every fixed release has an announcement date in the feed, never before 2021.
         for x in &a.fixed_in {
-            let r = f.release(x).unwrap_or_else(|| panic!("{}: no date for {x}", a.cve));
+            let r = f
+                .release(x)
+                .unwrap_or_else(|| panic!("{}: no date for {x}", a.cve));
             assert!(r.date.as_str() > "2021", "{x}");
             assert!(r.source.starts_with("https://"), "{x}");
         }
@@ -167,8 +169,14 @@ fn version_parsing() {
         ("2026-01-01", "2026-13-01"),
         ("2026-01-01", "yesterday"),
         ("source = \"s\"", "source = \"s\"\nunknown = 1"),
-        ("source = \"s\"", "source = \"s\"\nworkaround = [{ setting = \"x\" }]"),
-        ("source = \"s\"", "source = \"s\"\nworkaround = [{ deny_non_admin = [] }]"),
+        (
+            "source = \"s\"",
+            "source = \"s\"\nworkaround = [{ setting = \"x\" }]",
+        ),
+        (
+            "source = \"s\"",
+            "source = \"s\"\nworkaround = [{ deny_non_admin = [] }]",
+        ),
         ("source = \"s\"", "source = \"s\"\nfixed_in = [\"x\"]"),
     ] {
         let e = bad(&ok.replace(from, to)).expect_err(to);
@@ -216,14 +224,20 @@ fn lowest_version_wins_and_skew_is_reported() {
     );
     let inst = val(&f, "vuln.cloudstack.installed");
     assert_eq!(inst["cs.version"], "4.22.1.1");
-    assert_eq!(inst["pkg.rpm.cloudstack-management"], "unknown: not collected");
+    assert_eq!(
+        inst["pkg.rpm.cloudstack-management"],
+        "unknown: not collected"
+    );
 
     // Packages ahead of the schema: the other direction.
     let mut g = Facts::new();
     g.insert("cs.version", Fact::value("db", "4.20.3.0"));
     g.insert(
         "pkg.rpm.cloudstack-management",
-        Fact::value("t", serde_json::json!({"version": "4.20.3.1", "release": "1.el9"})),
+        Fact::value(
+            "t",
+            serde_json::json!({"version": "4.20.3.1", "release": "1.el9"}),
+        ),
     );
     annotate(&mut g, &feed, "2026-11-28");
     assert!(val(&g, "vuln.cloudstack.version_skew")[0]
@@ -240,7 +254,10 @@ fn lowest_version_wins_and_skew_is_reported() {
         Fact::value("t", serde_json::json!({"version": "4.22.1.1"})),
     );
     annotate(&mut h, &feed, "2026-11-28");
-    assert_eq!(val(&h, "vuln.cloudstack.version_skew"), serde_json::json!([]));
+    assert_eq!(
+        val(&h, "vuln.cloudstack.version_skew"),
+        serde_json::json!([])
+    );
     let mut one = Facts::new();
     one.insert("cs.version", Fact::value("db", "4.22.1.1"));
     annotate(&mut one, &feed, "2026-11-28");
@@ -269,7 +286,10 @@ fn with_settings(version: &str, settings: &[(&str, &str)]) -> Facts {
     let mut f = Facts::new();
     f.insert("cs.version", Fact::value("db", version));
     for (k, v) in settings {
-        f.insert(format!("cs.setting.{k}"), Fact::value("db:cloud.configuration", *v));
+        f.insert(
+            format!("cs.setting.{k}"),
+            Fact::value("db:cloud.configuration", *v),
+        );
     }
     f
 }
@@ -331,7 +351,12 @@ fn setting_workarounds_with_evidence() {
     assert!(has(&other, "CVE-2026-25199") && !has(&mit, "CVE-2026-25199"));
     let (other, mit) = run(&[("user.vm.denied.details", "rootdisksize, proxmox_vmid")]);
     assert!(!has(&other, "CVE-2026-25199"), "{other}");
-    let m = mit.as_array().unwrap().iter().find(|x| x.as_str().unwrap().starts_with("CVE-2026-25199")).unwrap();
+    let m = mit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x.as_str().unwrap().starts_with("CVE-2026-25199"))
+        .unwrap();
     assert!(m.as_str().unwrap().contains("user.vm.denied.details = \"rootdisksize, proxmox_vmid\" lists proxmox_vmid (cs.setting.user.vm.denied.details, db:cloud.configuration)"), "{m}");
     // A different item does not count.
     let (other, _) = run(&[("user.vm.denied.details", "proxmox_vmid_x")]);
@@ -340,15 +365,24 @@ fn setting_workarounds_with_evidence() {
     // in matched_high; quota off on 4.19.1.1 (CVE-2024-45461).
     let mut f = with_settings("4.19.0.2", &[("saml2.enabled", "false")]);
     annotate(&mut f, &feed, "2026-11-28");
-    assert!(!has(&val(&f, "vuln.cloudstack.matched_high"), "CVE-2024-41107"));
+    assert!(!has(
+        &val(&f, "vuln.cloudstack.matched_high"),
+        "CVE-2024-41107"
+    ));
     assert!(has(&val(&f, "vuln.cloudstack.mitigated"), "CVE-2024-41107"));
     let mut f = with_settings("4.19.0.2", &[("saml2.enabled", "true")]);
     annotate(&mut f, &feed, "2026-11-28");
-    assert!(has(&val(&f, "vuln.cloudstack.matched_high"), "CVE-2024-41107"));
+    assert!(has(
+        &val(&f, "vuln.cloudstack.matched_high"),
+        "CVE-2024-41107"
+    ));
     let mut f = with_settings("4.19.1.1", &[("quota.enable.service", "FALSE")]);
     annotate(&mut f, &feed, "2026-11-28");
     assert!(has(&val(&f, "vuln.cloudstack.mitigated"), "CVE-2024-45461"));
-    assert!(!has(&val(&f, "vuln.cloudstack.matched_other"), "CVE-2024-45461"));
+    assert!(!has(
+        &val(&f, "vuln.cloudstack.matched_other"),
+        "CVE-2024-45461"
+    ));
 }
 
 #[test]
@@ -376,22 +410,43 @@ fn patch_lag_names_the_release_on_the_same_line() {
     let mut g = with_settings("4.20.2.0", &[]);
     annotate(&mut g, &feed, "2026-11-28");
     let lag = val(&g, "vuln.cloudstack.patch_lag");
-    let e = lag.as_array().unwrap().iter().find(|x| x["cve"] == "CVE-2026-25077").unwrap();
+    let e = lag
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["cve"] == "CVE-2026-25077")
+        .unwrap();
     assert_eq!(e["fixed_in"], "4.20.3.0");
     assert_eq!(e["fix_available"], "2026-05-05");
-    assert_eq!(val(&g, "vuln.cloudstack.fix_waiting")["since"], "2026-05-05");
+    assert_eq!(
+        val(&g, "vuln.cloudstack.fix_waiting")["since"],
+        "2026-05-05"
+    );
     // 4.19.0.0: 4.19.1.0 was announced on 2024-07-22, three days after its advisory.
     let mut h = with_settings("4.19.0.0", &[]);
     annotate(&mut h, &feed, "2026-11-28");
     let lag = val(&h, "vuln.cloudstack.patch_lag");
-    let e = lag.as_array().unwrap().iter().find(|x| x["cve"] == "CVE-2024-41107").unwrap();
+    let e = lag
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["cve"] == "CVE-2024-41107")
+        .unwrap();
     assert_eq!(e["fix_available"], "2024-07-22");
     // 4.21.0.0: no fix on the line; the fix on another line is named.
     let mut k = with_settings("4.21.0.0", &[]);
     annotate(&mut k, &feed, "2026-11-28");
     let lag = val(&k, "vuln.cloudstack.patch_lag");
-    let e = lag.as_array().unwrap().iter().find(|x| x["cve"] == "CVE-2025-66171").unwrap();
-    assert_eq!((e["fixed_in"].as_str(), e["same_line"].as_bool()), (Some("4.22.0.1"), Some(false)));
+    let e = lag
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["cve"] == "CVE-2025-66171")
+        .unwrap();
+    assert_eq!(
+        (e["fixed_in"].as_str(), e["same_line"].as_bool()),
+        (Some("4.22.0.1"), Some(false))
+    );
     // Up to date: nothing waits (absent, not an empty pass by accident).
     let mut n = with_settings("4.22.1.1", &[]);
     annotate(&mut n, &feed, "2026-11-28");
@@ -422,7 +477,12 @@ fn support_status_of_each_line() {
     assert_eq!(v["security_until"], "2025-11-11");
     // The three-part scheme: the built-in feed does not know line 24 yet: unknown.
     let m = status("24.0.0", "2026-11-28").missing.unwrap();
-    assert!(m.detail.contains("release line 24 is not in the advisory feed"), "{}", m.detail);
+    assert!(
+        m.detail
+            .contains("release line 24 is not in the advisory feed"),
+        "{}",
+        m.detail
+    );
 }
 
 const EXTRA_FEED: &str = r#"
@@ -475,26 +535,46 @@ fn a_feed_file_extends_or_replaces_the_builtin_one() {
     // Edges of the new range on the 4.x line: 4.22.1.1 in, 4.22.1.2 out.
     let mut g = with_settings("4.22.1.1", &[]);
     annotate(&mut g, &feed, "2026-11-28");
-    assert_eq!(val(&g, "vuln.cloudstack.matched_high")[0], "CVE-2099-0001 (important; fixed in 4.22.1.2)");
+    assert_eq!(
+        val(&g, "vuln.cloudstack.matched_high")[0],
+        "CVE-2099-0001 (important; fixed in 4.22.1.2)"
+    );
     let mut h = with_settings("4.22.1.2", &[]);
     annotate(&mut h, &feed, "2026-11-28");
-    assert_eq!(val(&h, "vuln.cloudstack.matched_high"), serde_json::json!([]));
+    assert_eq!(
+        val(&h, "vuln.cloudstack.matched_high"),
+        serde_json::json!([])
+    );
     // 24.0.1 and 24.1.0 are past it.
     for v in ["24.0.1", "24.1.0"] {
         let mut k = with_settings(v, &[]);
         annotate(&mut k, &feed, "2026-11-28");
-        assert_eq!(val(&k, "vuln.cloudstack.matched_high"), serde_json::json!([]), "{v}");
+        assert_eq!(
+            val(&k, "vuln.cloudstack.matched_high"),
+            serde_json::json!([]),
+            "{v}"
+        );
     }
     // Replace: only the new file's advisories remain.
     let mut r = Feed::builtin();
-    r.apply("r.toml", &EXTRA_FEED.replace("[feed]\n", "[feed]\nmode = \"replace\"\n"))
-        .unwrap();
+    r.apply(
+        "r.toml",
+        &EXTRA_FEED.replace("[feed]\n", "[feed]\nmode = \"replace\"\n"),
+    )
+    .unwrap();
     assert_eq!(r.advisories.len(), 1);
     assert_eq!(r.files.len(), 1);
     assert_eq!(r.date(), Some("2026-11-20"));
     // The same id replaces the built-in entry.
     let mut s = Feed::builtin();
-    s.apply("s.toml", &EXTRA_FEED.replace("CVE-2099-0001", "CVE-2025-22828")).unwrap();
+    s.apply(
+        "s.toml",
+        &EXTRA_FEED.replace("CVE-2099-0001", "CVE-2025-22828"),
+    )
+    .unwrap();
     assert_eq!(s.advisories.len(), 50);
-    assert!(s.advisories.iter().any(|a| a.cve == "CVE-2025-22828" && a.severity == "important"));
+    assert!(s
+        .advisories
+        .iter()
+        .any(|a| a.cve == "CVE-2025-22828" && a.severity == "important"));
 }

@@ -62,12 +62,18 @@ fn collect_rpm(fs: &RootFs, facts: &mut Facts) {
                         Fact::missing(
                             &src,
                             MissingReason::Error,
-                            format!("{p} not found, and {} package header(s) in {} did not parse", db.unreadable, db.path),
+                            format!(
+                                "{p} not found, and {} package header(s) in {} did not parse",
+                                db.unreadable, db.path
+                            ),
                         ),
                     ),
                     None => facts.insert(
                         format!("pkg.rpm.{p}"),
-                        Fact::absent(&src, format!("{p} is not installed according to {}", db.path)),
+                        Fact::absent(
+                            &src,
+                            format!("{p} is not installed according to {}", db.path),
+                        ),
                     ),
                 }
             }

@@ -121,10 +121,8 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let p = std::env::temp_dir().join(format!(
-            "stackposture-rpmdb-{}-{nanos}",
-            std::process::id()
-        ));
+        let p =
+            std::env::temp_dir().join(format!("stackposture-rpmdb-{}-{nanos}", std::process::id()));
         std::fs::DirBuilder::new().mode(0o700).create(&p)?;
         Ok(TempDir(p))
     }
@@ -153,7 +151,8 @@ pub fn read_sqlite(db: &[u8], wal: Option<&[u8]>) -> Result<(Vec<RpmPackage>, us
     let path = dir.0.join("rpmdb.sqlite");
     write_new(&path, db).map_err(|e| format!("temporary copy: {e}"))?;
     if let Some(w) = wal.filter(|w| !w.is_empty()) {
-        write_new(&dir.0.join("rpmdb.sqlite-wal"), w).map_err(|e| format!("temporary copy: {e}"))?;
+        write_new(&dir.0.join("rpmdb.sqlite-wal"), w)
+            .map_err(|e| format!("temporary copy: {e}"))?;
     }
     let conn = Connection::open_with_flags(
         &path,
@@ -215,12 +214,20 @@ pub fn parse_header(blob: &[u8]) -> Result<RpmPackage, String> {
     let (mut name, mut version, mut release, mut epoch, mut arch) = (None, None, None, None, None);
     for i in 0..il {
         let e = 8 + i * 16;
-        let (tag, ty) = (be32(blob, e).ok_or("index")?, be32(blob, e + 4).ok_or("index")?);
+        let (tag, ty) = (
+            be32(blob, e).ok_or("index")?,
+            be32(blob, e + 4).ok_or("index")?,
+        );
         let off = be32(blob, e + 8).ok_or("index")? as usize;
-        if !matches!(tag, TAG_NAME | TAG_VERSION | TAG_RELEASE | TAG_EPOCH | TAG_ARCH) {
+        if !matches!(
+            tag,
+            TAG_NAME | TAG_VERSION | TAG_RELEASE | TAG_EPOCH | TAG_ARCH
+        ) {
             continue;
         }
-        let at = data.get(off..).ok_or_else(|| format!("tag {tag}: offset out of range"))?;
+        let at = data
+            .get(off..)
+            .ok_or_else(|| format!("tag {tag}: offset out of range"))?;
         match (tag, ty) {
             (TAG_EPOCH, TYPE_INT32) => {
                 epoch = Some(be32(at, 0).ok_or("epoch out of range")?);

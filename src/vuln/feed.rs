@@ -152,6 +152,7 @@ pub struct Release {
     pub version: Version,
     pub date: String,
     pub source: String,
+    pub note: String,
 }
 
 /// A release line's support, as the feed records it.
@@ -176,6 +177,8 @@ pub struct FeedFileInfo {
     pub date: String,
     pub mode: Mode,
     pub advisories: usize,
+    /// The pages the file says it was built from.
+    pub sources: Vec<String>,
 }
 
 /// The feed in force: the built-in one, replaced or extended by files.
@@ -254,7 +257,9 @@ fn line(r: LineRow) -> Result<Line, String> {
         ));
     }
     let opt = |f: &str, v: &Option<String>| -> Result<Option<String>, String> {
-        v.as_deref().map(|d| date(&format!("{what} {f}"), d)).transpose()
+        v.as_deref()
+            .map(|d| date(&format!("{what} {f}"), d))
+            .transpose()
     };
     Ok(Line {
         full_until: opt("full_until", &r.full_until)?,
@@ -292,8 +297,8 @@ impl Feed {
                 version: version(&what, &r.version).map_err(err)?,
                 date: date(&what, &r.date).map_err(err)?,
                 source: r.source,
+                note: r.note,
             });
-            let _ = r.note;
         }
         let lines = f
             .line
@@ -310,6 +315,7 @@ impl Feed {
             date: feed_date,
             mode: f.feed.mode,
             advisories: adv.len(),
+            sources: f.feed.sources,
         });
         for a in adv {
             match self.advisories.iter_mut().find(|x| x.cve == a.cve) {
@@ -326,7 +332,6 @@ impl Feed {
                 None => self.lines.push(l),
             }
         }
-        let _ = f.feed.sources;
         Ok(())
     }
 

@@ -138,9 +138,6 @@ pub fn match_version(table: &[Advisory], v: &Version) -> Matched {
     m
 }
 
-/// The installed version and where it came from: `cs.version` (DB) first, then dpkg, then
-/// the management jar's name.
-
 /// The source string of the vuln facts.
 fn source(feed: &Feed, from: &str) -> String {
     format!("vuln:advisories@{}+{from}", feed.date().unwrap_or("none"))
@@ -149,12 +146,16 @@ fn source(feed: &Feed, from: &str) -> String {
 /// Records the `vuln.cloudstack.*` facts. Run after every collector that may provide the
 /// version (the DB collector's `cs.version`, the package collector). `now`: unix seconds
 /// of the collection, for the days since a fix and the support status.
-pub fn annotate(facts: &mut Facts, feed: &Feed, now: i64) {
+/// `vuln.cloudstack.feed`: the feed's date and the files in force.
+fn record_feed(facts: &mut Facts, feed: &Feed) {
     let fsrc = source(feed, "feed");
     let files: Vec<Value> = feed
         .files
         .iter()
-        .map(|f| json!({"origin": f.origin, "date": f.date, "mode": format!("{:?}", f.mode).to_lowercase(), "advisories": f.advisories}))
+        .map(|f| {
+            json!({"origin": f.origin, "date": f.date, "mode": format!("{:?}", f.mode).to_lowercase(),
+                   "advisories": f.advisories, "sources": f.sources})
+        })
         .collect();
     match feed.date() {
         Some(d) => facts.set(
@@ -164,20 +165,48 @@ pub fn annotate(facts: &mut Facts, feed: &Feed, now: i64) {
         ),
         None => facts.insert(
             "vuln.cloudstack.feed",
-            Fact::missing(&fsrc, MissingReason::NotCollected, "no advisory feed loaded (--no-builtin-catalog without a feed)"),
+            Fact::missing(
+                &fsrc,
+                MissingReason::NotCollected,
+                "no advisory feed loaded (--no-builtin-catalog without a feed)",
+            ),
         ),
     }
+}
+
+/// `vuln.cloudstack.installed` and `vuln.cloudstack.version_skew`; returns the sources.
+fn record_installed(facts: &mut Facts, feed: &Feed) -> Vec<installed::Seen> {
     let seen = installed::seen(facts);
     let isrc = source(feed, "installed");
-    facts.set("vuln.cloudstack.installed", &isrc, installed::describe(facts, &seen));
+    facts.set(
+        "vuln.cloudstack.installed",
+        &isrc,
+        installed::describe(facts, &seen),
+    );
     if seen.len() >= 2 {
-        facts.set("vuln.cloudstack.version_skew", &isrc, json!(installed::skew(&seen)));
+        facts.set(
+            "vuln.cloudstack.version_skew",
+            &isrc,
+            json!(installed::skew(&seen)),
+        );
     } else {
         facts.insert(
             "vuln.cloudstack.version_skew",
-            Fact::absent(&isrc, format!("{} source(s) record the installed version: nothing to compare", seen.len())),
+            Fact::absent(
+                &isrc,
+                format!(
+                    "{} source(s) record the installed version: nothing to compare",
+                    seen.len()
+                ),
+            ),
         );
     }
+    seen
+}
+
+pub fn annotate(facts: &mut Facts, feed: &Feed, now: i64) {
+    record_feed(facts, feed);
+    let seen = record_installed(facts, feed);
     let Some(eff) = installed::effective(&seen).cloned() else {
         facts.namespace_missing(
             "vuln.cloudstack.",
@@ -188,7 +217,12 @@ pub fn annotate(facts: &mut Facts, feed: &Feed, now: i64) {
         return;
     };
     if feed.files.is_empty() {
-        facts.namespace_missing("vuln.cloudstack.", "vuln", MissingReason::NotCollected, "no advisory feed loaded");
+        facts.namespace_missing(
+            "vuln.cloudstack.",
+            "vuln",
+            MissingReason::NotCollected,
+            "no advisory feed loaded",
+        );
         return;
     }
     let v = eff.version.clone();
@@ -267,7 +301,10 @@ impl Lag {
 /// else the oldest fix on another line (the line has none: move lines).
 pub fn patch_lag(feed: &Feed, open: &[Advisory], v: &Version, now: i64) -> Vec<Lag> {
     let mut out = Vec::new();
-    for a in open.iter().filter(|a| a.affects(v) && !a.fixed_in.is_empty()) {
+    for a in open
+        .iter()
+        .filter(|a| a.affects(v) && !a.fixed_in.is_empty())
+    {
         let dated = |f: &Version| -> String {
             let rel = feed.release(f).map(|r| r.date.as_str()).unwrap_or("");
             rel.max(a.published.as_str()).to_string()
@@ -275,7 +312,12 @@ pub fn patch_lag(feed: &Feed, open: &[Advisory], v: &Version, now: i64) -> Vec<L
         let (fix, same_line, available) = match a.fix_for(v) {
             Some(f) => (f.to_string(), true, dated(f)),
             None => {
-                let Some((f, d)) = a.fixed_in.iter().map(|f| (f, dated(f))).min_by(|x, y| x.1.cmp(&y.1)) else {
+                let Some((f, d)) = a
+                    .fixed_in
+                    .iter()
+                    .map(|f| (f, dated(f)))
+                    .min_by(|x, y| x.1.cmp(&y.1))
+                else {
                     continue;
                 };
                 (f.to_string(), false, d)
@@ -302,9 +344,15 @@ fn support(facts: &mut Facts, feed: &Feed, v: &Version, now: i64) {
     let Some(l) = feed.line_of(v) else {
         facts.insert(
             key,
-            Fact::missing(&src, MissingReason::Unsupported, format!(
-                "release line {} is not in the advisory feed (dated {})", v.line(), feed.date().unwrap_or("-")
-            )),
+            Fact::missing(
+                &src,
+                MissingReason::Unsupported,
+                format!(
+                    "release line {} is not in the advisory feed (dated {})",
+                    v.line(),
+                    feed.date().unwrap_or("-")
+                ),
+            ),
         );
         return;
     };
@@ -325,7 +373,10 @@ fn support(facts: &mut Facts, feed: &Feed, v: &Version, now: i64) {
         "status": status, "status_on_feed_date": l.status, "feed_date": feed.date(),
         "note": l.note, "source": l.source,
     });
-    for (k, d) in [("full_until", &l.full_until), ("security_until", &l.security_until)] {
+    for (k, d) in [
+        ("full_until", &l.full_until),
+        ("security_until", &l.security_until),
+    ] {
         if let Some(d) = d {
             o[k] = json!(d);
         }

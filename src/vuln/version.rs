@@ -132,7 +132,6 @@ impl Range {
     }
 }
 
-
 /// Parses a release line as the feed writes it: `4.22` (the 4.x scheme) or `24` (from
 /// 24.0.0 on). At least one part.
 pub fn parse_line(s: &str) -> Option<Version> {
