@@ -278,6 +278,11 @@ fn cli_feeds_extend_replace_and_age() {
         serde_json::json!(["CVE-2099-0002 (critical; fixed in 4.22.1.2)"])
     );
     assert_eq!(r["CS-VULN-005"]["outcome"], "pass", "9 days: within 30");
+    // The threshold is the profile's: 16 days passes production, fails strict (14 days).
+    let (_, out, _) = audit(&["--advisories", x], "2026-12-05");
+    assert_eq!(results(&out)["CS-VULN-005"]["outcome"], "pass");
+    let (_, out, _) = audit(&["--advisories", x, "--profile", "strict"], "2026-12-05");
+    assert_eq!(results(&out)["CS-VULN-005"]["outcome"], "fail");
     let (_, out, _) = audit(&["--advisories", x], "2026-12-25");
     let r = results(&out);
     assert_eq!(r["CS-VULN-005"]["outcome"], "fail", "36 days: past 30");

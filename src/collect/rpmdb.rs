@@ -34,7 +34,7 @@ pub const MAX_DB_BYTES: u64 = 512 * 1024 * 1024;
 pub const MAX_PACKAGES: usize = 100_000;
 /// sqlite virtual-machine steps allowed for the whole read (a hostile database cannot
 /// make the query run for long).
-const MAX_VM_STEPS: u64 = 200_000_000;
+const MAX_VM_STEPS: u64 = 50_000_000;
 
 const TAG_NAME: u32 = 1000;
 const TAG_VERSION: u32 = 1001;
@@ -300,5 +300,25 @@ mod tests {
             assert!(parse_header(bad).is_err());
         }
         assert!(read_sqlite(b"not a database at all", None).is_err());
+    }
+
+    /// A hostile database whose `Packages` is a view that never ends: the step budget
+    /// stops it, with an error.
+    #[test]
+    fn endless_view_is_cut_off() {
+        let dir = TempDir::new().unwrap();
+        let p = dir.0.join("hostile.sqlite");
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.execute_batch(
+            "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+             SELECT x AS hnum, x AS blob FROM c WHERE x < 0;",
+        )
+        .unwrap();
+        drop(c);
+        let bytes = std::fs::read(&p).unwrap();
+        let t = std::time::Instant::now();
+        let e = read_sqlite(&bytes, None).unwrap_err();
+        assert!(e.contains("interrupt"), "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(60));
     }
 }
