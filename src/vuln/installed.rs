@@ -3,7 +3,7 @@
 //!
 //! Sources: the `cloud` database's `version` table (`cs.version`: the schema version the
 //! management server last migrated to; every upgrade, a security release included, adds
-//! a row: `engine/schema/src/main/java/com/cloud/upgrade/DatabaseUpgradeChecker.java`,
+//! a row: `engine/schema/src/main/java/com/cloud/upgrade/DatabaseUpgradeChecker.java:258-272`
 //! `calculateUpgradePath` appends a `NoopDbUpgrade` to the running version), the dpkg
 //! status database, the RPM database, and the management jar's file name.
 
