@@ -286,6 +286,14 @@ fn cli_feeds_extend_replace_and_age() {
     let (_, out, _) = audit(&["--advisories", x], "2026-12-25");
     let r = results(&out);
     assert_eq!(r["CS-VULN-005"]["outcome"], "fail", "36 days: past 30");
+    // The finding's evidence: the date, each waiting fix, the release to upgrade to.
+    let ev = r["CS-VULN-005"]["evidence"]["observed"].to_string();
+    assert!(
+        ev.contains("\"2026-11-19\"")
+            && ev.contains("CVE-2099-0002 (fix 4.22.1.2 available since 2026-11-19)")
+            && ev.contains("\"value\":\"4.22.1.2\""),
+        "{ev}"
+    );
     assert_eq!(r["CS-VULN-006"]["outcome"], "pass", "not yet 90");
     // The same file as --catalog DIR/checks/cloudstack/advisories.toml.
     let cat = tempfile::tempdir().unwrap();
