@@ -274,7 +274,7 @@ fn cli_feeds_extend_replace_and_age() {
     let r = results(&out);
     assert_eq!(r["CS-VULN-001"]["outcome"], "fail");
     assert_eq!(
-        r["CS-VULN-001"]["evidence"]["observed"][1]["value"],
+        r["CS-VULN-001"]["evidence"]["observed"][0]["value"],
         serde_json::json!(["CVE-2099-0002 (critical; fixed in 4.22.1.2)"])
     );
     assert_eq!(r["CS-VULN-005"]["outcome"], "pass", "9 days: within 30");
