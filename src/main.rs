@@ -153,6 +153,10 @@ struct CollectArgs {
     /// Audit a mounted or rendered filesystem: every host path is resolved under DIR.
     #[arg(long, value_name = "DIR", default_value = "/")]
     root: PathBuf,
+    /// Advisory feed file (docs/advisories.md): its `[feed] mode` replaces or extends the
+    /// built-in feed (and any in --catalog DIR/checks/cloudstack/). May be repeated.
+    #[arg(long = "advisories", value_name = "FILE")]
+    advisories: Vec<PathBuf>,
     /// Host name to record in the facts and report.
     #[arg(long)]
     host: Option<String>,
@@ -414,7 +418,23 @@ fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), Failure> {
     }
 }
 
-fn collect_opts(a: &CollectArgs) -> Result<CollectOptions, Failure> {
+/// The advisory feed: the built-in one (unless --no-builtin-catalog), the feeds of the
+/// --catalog directories, then --advisories files, in that order.
+fn advisory_feed(
+    a: &CollectArgs,
+    catalog: Option<&CatalogArgs>,
+) -> Result<stackposture::vuln::Feed, Failure> {
+    let mut files = catalog
+        .map(|c| stackposture::vuln::feed::catalog_feeds(&c.dirs))
+        .unwrap_or_default();
+    files.extend(a.advisories.iter().cloned());
+    let no_builtin = catalog.is_some_and(|c| c.no_builtin_catalog);
+    stackposture::vuln::Feed::load(no_builtin, &files)
+        .map_err(|e| usage(format!("advisory feed error: {e}")))
+}
+
+fn collect_opts(a: &CollectArgs, catalog: Option<&CatalogArgs>) -> Result<CollectOptions, Failure> {
+    let advisories = advisory_feed(a, catalog)?;
     if !a.root.is_dir() {
         return Err(cannot_run(format!(
             "--root {}: not a directory",
@@ -458,6 +478,7 @@ fn collect_opts(a: &CollectArgs) -> Result<CollectOptions, Failure> {
             HostStateArg::Never => collect::host::HostState::Never,
         },
         db: db_opts(&a.db)?,
+        advisories,
     })
 }
 
@@ -585,12 +606,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Audit { collect, eval } => {
             // Validate the catalog and profile before touching the host.
             pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
-            let opts = collect_opts(&collect)?;
+            let opts = collect_opts(&collect, Some(&eval.catalog))?;
             let collected = collect::collect(&opts);
             evaluate_and_emit(&collected.facts, &eval)
         }
         Command::Collect { collect, output } => {
-            let opts = collect_opts(&collect)?;
+            let opts = collect_opts(&collect, None)?;
             let collected = collect::collect(&opts);
             emit(&collected.facts.to_json(), output.as_ref())?;
             Ok(EXIT_OK)
@@ -631,7 +652,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             })
         }
         Command::Privileges { collect, format } => {
-            let opts = collect_opts(&collect)?;
+            let opts = collect_opts(&collect, None)?;
             let collected = collect::collect(&opts);
             let fs = stackposture::rootfs::RootFs::new(&opts.root);
             let denied = stackposture::privileges::denied_with_grants(&fs, &collected.facts);

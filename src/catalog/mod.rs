@@ -247,6 +247,11 @@ impl Catalog {
         // id -> (index, loaded from the embedded catalog)
         let mut by_id: BTreeMap<String, (usize, bool)> = BTreeMap::new();
         for (i, (name, text)) in check_files.iter().enumerate() {
+            // A pack's advisory feed (`checks/<pack>/advisories.toml`) is data for
+            // `vuln::feed`, not checks.
+            if name.ends_with("/advisories.toml") {
+                continue;
+            }
             let builtin = !src.no_builtin && i < CHECK_FILES.len();
             let file: CheckFile = toml::from_str(text).map_err(|e| CatalogError {
                 file: name.clone(),

@@ -12,6 +12,7 @@ pub mod listeners;
 pub mod packages;
 pub mod procs;
 pub mod properties;
+pub mod rpmdb;
 pub mod settings;
 pub mod tls;
 pub mod userpass;
@@ -41,6 +42,8 @@ pub struct CollectOptions {
     pub probe_deployment: Option<bool>,
     /// Limits of the TLS probes.
     pub tls_limits: tls::probe::Limits,
+    /// The advisory feed the installed version is matched against (`vuln::annotate`).
+    pub advisories: crate::vuln::Feed,
 }
 
 impl Default for CollectOptions {
@@ -55,6 +58,7 @@ impl Default for CollectOptions {
             endpoints: Vec::new(),
             probe_deployment: None,
             tls_limits: tls::probe::Limits::default(),
+            advisories: crate::vuln::Feed::builtin(),
         }
     }
 }
@@ -87,7 +91,7 @@ pub fn collect(opts: &CollectOptions) -> Collected {
     );
     host::collect(&fs, opts.host_state, &mut facts);
     // Keep last: matches the installed version (cs.version from the DB, else packages).
-    crate::vuln::annotate(&mut facts);
+    crate::vuln::annotate(&mut facts, &opts.advisories, now_unix());
     // TLS last: it reads the facts collected so far (ports, host, root CA).
     let tls_facts = tls::collect(&tls_options(opts), &facts);
     facts.merge(tls_facts);
