@@ -70,7 +70,9 @@ impl Handoff {
         let v = self.lock().get(key).cloned()?;
         v.downcast::<T>().ok()
     }
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, Arc<dyn Any + Send + Sync>>> {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, Arc<dyn Any + Send + Sync>>> {
         // A step that panicked while holding the lock left the map itself consistent.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -179,7 +181,11 @@ fn database_step(ctx: &StepContext) -> Facts {
     let data = ctx
         .handoff
         .get::<Vec<Option<properties::PropertiesData>>>(PROPERTIES_DATA);
-    let file = |i: usize| data.as_ref().and_then(|d| d.get(i)).and_then(Option::as_ref);
+    let file = |i: usize| {
+        data.as_ref()
+            .and_then(|d| d.get(i))
+            .and_then(Option::as_ref)
+    };
     let fp = ctx.opts.fingerprint_key.as_deref();
     database::run_all(&ctx.fs, &ctx.opts.db, file(0), file(1), fp, &mut out);
     out
@@ -229,7 +235,11 @@ fn owned_part(all: Facts, owns: &[&str]) -> Facts {
     let mut out = Facts::new();
     let mine = |k: &str| owns.iter().any(|p| covers(p, k));
     out.facts = all.facts.into_iter().filter(|(k, _)| mine(k)).collect();
-    out.namespaces = all.namespaces.into_iter().filter(|(k, _)| mine(k)).collect();
+    out.namespaces = all
+        .namespaces
+        .into_iter()
+        .filter(|(k, _)| mine(k))
+        .collect();
     out
 }
 
@@ -295,7 +305,12 @@ enum State {
 
 /// Runs `steps` (in registry order: each after the steps it lists) on top of `base` and
 /// returns every fact, on time (see the module docs).
-pub fn run(steps: &'static [Step], base: Facts, opts: &CollectOptions, progress: ProgressSink) -> Facts {
+pub fn run(
+    steps: &'static [Step],
+    base: Facts,
+    opts: &CollectOptions,
+    progress: ProgressSink,
+) -> Facts {
     let start = Instant::now();
     let deadline = start + opts.deadline;
     let opts = Arc::new(opts.clone());
@@ -437,4 +452,225 @@ fn finish(steps: &[Step], state: Vec<State>, base: Facts, deadline: Duration) ->
         mark_owned(&mut facts, step, &Missing::timeout(detail));
     }
     facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn registry_is_well_formed() {
+        for (i, s) in STEPS.iter().enumerate() {
+            assert!(s.name.is_ascii() && !s.name.is_empty(), "{}", s.name);
+            assert!(
+                STEPS[i + 1..].iter().all(|o| o.name != s.name),
+                "duplicate step {}",
+                s.name
+            );
+            for a in s.after {
+                assert!(
+                    STEPS[..i].iter().any(|o| o.name == *a),
+                    "{} runs after {a}, which is not an earlier step",
+                    s.name
+                );
+            }
+            for p in s.owns {
+                assert!(!p.is_empty() && !p.starts_with('.'), "{}: {p:?}", s.name);
+                assert!(!p.contains('*') && !p.contains(' '), "{}: {p:?}", s.name);
+            }
+        }
+        let pats = owned_patterns();
+        assert!(pats.contains(&"cs.") && pats.contains(&"tls.") && pats.contains(&"vuln."));
+        assert!(
+            pats.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
+        assert!(covers("cs.", "cs.setting.x") && !covers("cs.", "css.x"));
+        assert!(covers("a.b", "a.b") && !covers("a.b", "a.bc"));
+        assert_eq!(owner("tls.summary.protocols").map(|s| s.name), Some("tls"));
+        assert!(owner("nothing.owns.this").is_none());
+    }
+
+    fn opts(deadline_ms: u64) -> CollectOptions {
+        CollectOptions {
+            root: std::env::temp_dir(),
+            deadline: Duration::from_millis(deadline_ms),
+            ..CollectOptions::default()
+        }
+    }
+
+    fn sleeper(ms: u64, key: &str) -> Facts {
+        std::thread::sleep(Duration::from_millis(ms));
+        let mut f = Facts::new();
+        f.set(key, "test", true);
+        f
+    }
+    fn slow_a(_: &StepContext) -> Facts {
+        sleeper(600, "a.done")
+    }
+    fn slow_b(_: &StepContext) -> Facts {
+        sleeper(600, "b.done")
+    }
+    /// Sees `a.done` only because it runs after `a`.
+    fn after_a(ctx: &StepContext) -> Facts {
+        let mut f = Facts::new();
+        let seen = ctx.facts.get("a.done").is_some_and(|x| x.value.is_some());
+        let b_seen = ctx.facts.get("b.done").is_some();
+        f.set("c.saw", "test", json!([seen, b_seen]));
+        f
+    }
+    fn hung(_: &StepContext) -> Facts {
+        sleeper(5_000, "hung.done")
+    }
+    fn boom(_: &StepContext) -> Facts {
+        panic!("collector bug")
+    }
+    fn tick(_: &StepContext) -> Facts {
+        sleeper(1_300, "slow.done")
+    }
+
+    static PARALLEL: &[Step] = &[
+        Step {
+            name: "a",
+            owns: &["a."],
+            after: &[],
+            run: slow_a,
+        },
+        Step {
+            name: "b",
+            owns: &["b."],
+            after: &[],
+            run: slow_b,
+        },
+        Step {
+            name: "c",
+            owns: &["c."],
+            after: &["a"],
+            run: after_a,
+        },
+    ];
+
+    #[test]
+    fn independent_steps_run_concurrently_and_see_only_their_dependencies() {
+        let t0 = Instant::now();
+        let f = run(PARALLEL, Facts::new(), &opts(30_000), None);
+        let took = t0.elapsed();
+        // Sequentially: 1.2 s; concurrently: 0.6 s (plus scheduling).
+        assert!(took < Duration::from_millis(1_100), "took {took:?}");
+        assert_eq!(f.facts["a.done"].value, Some(json!(true)));
+        assert_eq!(f.facts["b.done"].value, Some(json!(true)));
+        // c ran after a and was given a's facts, never b's (not a dependency).
+        assert_eq!(f.facts["c.saw"].value, Some(json!([true, false])));
+    }
+
+    static HUNG: &[Step] = &[
+        Step {
+            name: "quick",
+            owns: &["q.", "q.exact"],
+            after: &[],
+            run: after_a,
+        },
+        Step {
+            name: "stuck",
+            owns: &["s.", "s.exact"],
+            after: &[],
+            run: hung,
+        },
+        Step {
+            name: "later",
+            owns: &["l."],
+            after: &["stuck"],
+            run: after_a,
+        },
+    ];
+
+    #[test]
+    fn the_deadline_cuts_off_what_is_still_running_and_names_it() {
+        let t0 = Instant::now();
+        let f = run(HUNG, Facts::new(), &opts(400), None);
+        let took = t0.elapsed();
+        assert!(took < Duration::from_millis(1_500), "took {took:?}");
+        let m = f.get("s.anything").unwrap().missing.clone().unwrap();
+        assert_eq!(m.reason, crate::facts::MissingReason::Timeout);
+        assert!(
+            m.detail.contains("0.4s") && m.detail.contains("`stuck`"),
+            "{m}"
+        );
+        let m = f.facts["s.exact"].missing.clone().unwrap();
+        assert_eq!(m.reason, crate::facts::MissingReason::Timeout);
+        let m = f.get("l.x").unwrap().missing.clone().unwrap();
+        assert!(m.detail.contains("`later` could start") && m.detail.contains("stuck"));
+        assert_eq!(f.sources["step:stuck"].status, "timeout");
+        // The quick step's facts are kept.
+        assert!(f.facts["c.saw"].value.is_some());
+        assert!(!f.facts.contains_key("hung.done"));
+    }
+
+    static PANICS: &[Step] = &[Step {
+        name: "boom",
+        owns: &["boom."],
+        after: &[],
+        run: boom,
+    }];
+
+    #[test]
+    fn a_panicking_step_is_an_error_not_a_wait_for_the_deadline() {
+        let t0 = Instant::now();
+        let f = run(PANICS, Facts::new(), &opts(30_000), None);
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        let m = f.get("boom.x").unwrap().missing.clone().unwrap();
+        assert_eq!(m.reason, crate::facts::MissingReason::Error);
+        assert!(m.detail.contains("`boom`"), "{m}");
+    }
+
+    /// A `Write` whose bytes the test can read afterwards.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    static SLOW: &[Step] = &[Step {
+        name: "slowpoke",
+        owns: &["slow."],
+        after: &[],
+        run: tick,
+    }];
+
+    #[test]
+    fn progress_line_only_while_a_step_is_slow_and_cleared_after() {
+        let cap = Captured::default();
+        run(
+            SLOW,
+            Facts::new(),
+            &opts(30_000),
+            Some(Box::new(cap.clone())),
+        );
+        let out = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            out.starts_with("\r\x1b[Kstackposture: collecting: slowpoke 1s"),
+            "{out:?}"
+        );
+        assert!(out.ends_with("\r\x1b[K"), "cleared: {out:?}");
+        assert!(!out.contains('\n'), "one line, rewritten in place: {out:?}");
+
+        let cap = Captured::default();
+        run(
+            PARALLEL,
+            Facts::new(),
+            &opts(30_000),
+            Some(Box::new(cap.clone())),
+        );
+        assert!(
+            cap.0.lock().unwrap().is_empty(),
+            "nothing for steps under 1 s"
+        );
+    }
 }
