@@ -8,6 +8,7 @@ pub mod encryption;
 pub mod export;
 pub mod files;
 pub mod host;
+pub mod jvm;
 pub mod listeners;
 pub mod packages;
 pub mod procs;
