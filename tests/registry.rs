@@ -199,3 +199,45 @@ fn the_deadline_bounds_the_collection_and_says_what_it_cut_off() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `script` (util-linux, Essential on Debian) runs the binary on a pseudo-terminal.
+#[test]
+fn on_a_terminal_a_slow_source_shows_one_progress_line_then_clears_it() {
+    if Command::new("script").arg("--version").output().is_err() {
+        if std::env::var_os("CI").is_some() {
+            panic!("`script` (bsdutils) is missing and CI is set");
+        }
+        println!("SKIP: `script` (bsdutils) missing: progress line on a terminal not tested");
+        return;
+    }
+    let (db, tls) = (silent(), silent());
+    let root = tempfile::tempdir().unwrap();
+    let mut args = hung_args(root.path(), &db, &tls, 30);
+    args.extend([
+        "--deadline".into(),
+        "3".into(),
+        "-o".into(),
+        "/dev/null".into(),
+    ]);
+    let cmd = format!("{} {}", env!("CARGO_BIN_EXE_stackposture"), args.join(" "));
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    let first = tty
+        .find("stackposture: collecting: ")
+        .unwrap_or_else(|| panic!("{tty:?}"));
+    assert!(tty[first..].contains("database"), "{tty:?}");
+    // Rewritten in place (carriage return, erase line), and erased at the end.
+    assert!(
+        !tty.trim_end_matches(['\r', '\n']).contains('\n'),
+        "{tty:?}"
+    );
+    assert!(
+        tty.trim_end_matches(['\r', '\n']).ends_with("\r\x1b[K"),
+        "{tty:?}"
+    );
+}
