@@ -186,6 +186,11 @@ struct CollectArgs {
     /// Upper bound for one TLS probe, connect included, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 4000, value_parser = clap::value_parser!(u64).range(50..=60000))]
     tls_timeout_ms: u64,
+    /// Upper bound of the whole collection, in seconds. Sources are read concurrently;
+    /// whatever is still being read then is recorded as unknown (timeout) and the audit
+    /// goes on with the rest.
+    #[arg(long, value_name = "SECS", default_value_t = stackposture::collect::registry::DEFAULT_DEADLINE_SECS, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    deadline: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -479,6 +484,8 @@ fn collect_opts(a: &CollectArgs, catalog: Option<&CatalogArgs>) -> Result<Collec
         },
         db: db_opts(&a.db)?,
         advisories,
+        deadline: std::time::Duration::from_secs(a.deadline),
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     })
 }
 

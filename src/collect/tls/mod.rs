@@ -204,30 +204,51 @@ fn deployment_targets(known: &Facts) -> Vec<Target> {
 
 /// Runs the TLS collector given the facts collected so far. Returns the new facts.
 pub fn collect(opts: &TlsOptions, known: &Facts) -> Facts {
+    collect_with(opts, known, &probe_explicit(opts))
+}
+
+/// The `--endpoint`s, probed but not yet recorded (see [`probe_explicit`]).
+#[derive(Debug)]
+pub struct ExplicitProbes {
+    results: Result<Vec<(Target, Assessment)>, String>,
+}
+
+/// Probes the endpoints given with `--endpoint`. Probing them needs no fact (unlike the
+/// deployment's endpoints), so it can run while the database is still being read;
+/// [`collect_with`] records them once the facts they are judged against are known.
+pub fn probe_explicit(opts: &TlsOptions) -> ExplicitProbes {
+    let targets = opts
+        .endpoints
+        .iter()
+        .map(|e| Target {
+            label: e.label.clone(),
+            host: e.host.clone(),
+            port: e.port,
+            plain: e.label == LABEL_HTTP,
+            // Filled in by `collect_with` (an IP endpoint is matched against
+            // `cs.setting.host`).
+            name: hello::is_dns_name(&e.host).then(|| e.host.clone()),
+            origin: "--endpoint".into(),
+        })
+        .collect();
+    ExplicitProbes {
+        results: probe_all(targets, opts.limits),
+    }
+}
+
+/// Runs the TLS collector with the `--endpoint`s already probed: probes the deployment's
+/// endpoints (those no `--endpoint` replaces) and records every endpoint.
+pub fn collect_with(opts: &TlsOptions, known: &Facts, explicit: &ExplicitProbes) -> Facts {
     let mut facts = Facts::new();
     root_ca(known, opts.now, &mut facts);
+    let explicit_labels: Vec<&str> = opts.endpoints.iter().map(|e| e.label.as_str()).collect();
     let mut targets: Vec<Target> = if opts.probe_deployment {
         deployment_targets(known)
     } else {
         Vec::new()
     };
-    for e in &opts.endpoints {
-        let t = Target {
-            label: e.label.clone(),
-            host: e.host.clone(),
-            port: e.port,
-            plain: e.label == LABEL_HTTP,
-            name: if hello::is_dns_name(&e.host) {
-                Some(e.host.clone())
-            } else {
-                str_fact(known, "cs.setting.host")
-            },
-            origin: "--endpoint".into(),
-        };
-        targets.retain(|x| x.label != t.label);
-        targets.push(t);
-    }
-    if targets.is_empty() {
+    targets.retain(|t| !explicit_labels.contains(&t.label.as_str()));
+    if targets.is_empty() && explicit_labels.is_empty() {
         facts.namespace_missing(
             "tls.",
             "tls",
@@ -238,7 +259,7 @@ pub fn collect(opts: &TlsOptions, known: &Facts) -> Facts {
     }
     if !opts.probe_deployment {
         for l in [LABEL_HTTPS, LABEL_AGENT, LABEL_CLUSTER, LABEL_HTTP] {
-            if !targets.iter().any(|t| t.label == l) {
+            if !explicit_labels.contains(&l) {
                 facts.namespace_missing(
                     &format!("tls.{l}."),
                     "tls",
@@ -248,39 +269,23 @@ pub fn collect(opts: &TlsOptions, known: &Facts) -> Facts {
             }
         }
     }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    let probed = probe_all(targets, opts.limits).and_then(|mut r| {
+        let mut ex = explicit.results.clone()?;
+        for (t, _) in &mut ex {
+            if t.name.is_none() {
+                t.name = str_fact(known, "cs.setting.host");
+            }
+        }
+        r.extend(ex);
+        Ok(r)
+    });
+    let results = match probed {
+        Ok(r) => r,
         Err(e) => {
-            facts.namespace_missing(
-                "tls.",
-                "tls",
-                MissingReason::Error,
-                format!("cannot start the I/O runtime: {}", e.kind()),
-            );
+            facts.namespace_missing("tls.", "tls", MissingReason::Error, e);
             return facts;
         }
     };
-    let limits = opts.limits;
-    let results: Vec<(Target, Assessment)> = rt.block_on(async move {
-        let mut set = tokio::task::JoinSet::new();
-        for (i, t) in targets.into_iter().enumerate() {
-            set.spawn(async move {
-                let a = assess(&t, &limits).await;
-                (i, t, a)
-            });
-        }
-        let mut out = Vec::new();
-        while let Some(r) = set.join_next().await {
-            if let Ok(x) = r {
-                out.push(x);
-            }
-        }
-        out.sort_by_key(|(i, _, _)| *i);
-        out.into_iter().map(|(_, t, a)| (t, a)).collect()
-    });
     let root_der = known
         .get("cs.root_ca.certificate_pem")
         .and_then(|f| f.value.clone())
@@ -301,6 +306,34 @@ pub fn collect(opts: &TlsOptions, known: &Facts) -> Facts {
     facts
 }
 
+/// Assesses every target concurrently, results in the targets' order.
+fn probe_all(targets: Vec<Target>, limits: Limits) -> Result<Vec<(Target, Assessment)>, String> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the I/O runtime: {}", e.kind()))?;
+    Ok(rt.block_on(async move {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, t) in targets.into_iter().enumerate() {
+            set.spawn(async move {
+                let a = assess(&t, &limits).await;
+                (i, t, a)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(x) = r {
+                out.push(x);
+            }
+        }
+        out.sort_by_key(|(i, _, _)| *i);
+        out.into_iter().map(|(_, t, a)| (t, a)).collect()
+    }))
+}
+
 /// A fact value, or why there is none.
 type Obs<T> = Result<T, (MissingReason, String)>;
 
@@ -313,7 +346,7 @@ fn miss(f: &Failure) -> (MissingReason, String) {
 }
 
 /// Everything probed on one endpoint.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Assessment {
     endpoint: String,
     /// `Err` when the address could not be resolved or the connect failed oddly.
