@@ -434,6 +434,10 @@ pub async fn plain_http(addr: SocketAddr, host: &str, limits: &Limits) -> Result
                 Err(_) => break,
             }
         }
+        if buf.is_empty() {
+            // A close before any byte says nothing about what the port serves.
+            return Err(Failure::Error("connection closed without an answer".into()));
+        }
         Ok(parse_http_head(&buf))
     };
     match timeout(limits.probe, work).await {
