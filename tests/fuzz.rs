@@ -120,7 +120,9 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], dict: &[&[u8]]) -> Vec<u8> {
             _ => {
                 // Repeat a tail: large inputs, deep nesting.
                 let tail = v[pos..].to_vec();
-                for _ in 0..rng.below(64) {
+                // Mostly a few copies; now and then up to the input cap.
+                let times = if rng.below(16) == 0 { 64 } else { 4 };
+                for _ in 0..rng.below(times) {
                     v.extend_from_slice(&tail);
                 }
             }
