@@ -298,3 +298,15 @@ fn a_certificate_that_never_arrives_is_unknown_not_absent() {
         }
     }
 }
+
+/// Only the plain-HTTP port given: no TLS endpoint was probed, so the summary is not a
+/// list of nothing (CS-TLS-002 once passed on `protocols = []` here).
+#[test]
+fn a_summary_over_no_tls_endpoint_is_not_collected() {
+    let facts = collect_against("close (http only)", close, &["http"]);
+    let (r, _) = missing(&facts, "tls.summary.protocols");
+    assert_eq!(r, MissingReason::NotCollected);
+    for (id, o) in tls_outcomes(&facts) {
+        assert_eq!(o, Outcome::Unknown, "{id}");
+    }
+}

@@ -66,6 +66,12 @@ fn strings(v: Obs<Value>) -> Obs<Vec<String>> {
 
 /// Records `tls.summary.*` over the TLS endpoints `labels`, from the facts in `look`.
 pub(in super::super) fn record(labels: &[String], look: &Layers, facts: &mut Facts) {
+    if labels.is_empty() {
+        // Only plain HTTP was probed: a summary over no TLS endpoint says nothing.
+        let m = Missing::not_collected("no TLS endpoint was probed");
+        facts.namespace_missing("tls.summary.", SRC, m.reason, m.detail);
+        return;
+    }
     let mut s = Summary {
         endpoints: Vec::new(),
         protocols: Ok(BTreeSet::new()),
