@@ -1019,7 +1019,8 @@ fn default_openssl_server_accepts_cbc_and_static_rsa_and_legacy_server_cbc_at_tl
 
 /// `collect_explicit` needs no other facts; `collect_deployment` then probes the
 /// deployment's own endpoints, completes the explicit leaves (name, root CA) and
-/// summarises both. Merged, their facts are exactly what `collect` gives.
+/// summarises both. Merged, their facts are exactly what `collect` gives; so are those of
+/// `probe_explicit` + `collect_with` (the hand-over in memory).
 #[test]
 fn explicit_and_deployment_steps_merge_to_collect() {
     let t = now();
@@ -1062,6 +1063,11 @@ fn explicit_and_deployment_steps_merge_to_collect() {
     assert_eq!(merged.facts, whole.facts);
     assert_eq!(merged.namespaces, whole.namespaces);
     assert_eq!(merged.sources, whole.sources);
+    // The in-memory hand-over: probe early, record with the later facts.
+    let probes = tls::probe_explicit(&o);
+    let handed = tls::collect_with(&o, &known, &probes);
+    assert_eq!(handed.facts, whole.facts);
+    assert_eq!(handed.namespaces, whole.namespaces);
 
     let l = val(&whole, "tls.agent.leaf");
     assert_eq!(l["issued_by_root_ca"], true);

@@ -4,6 +4,8 @@
 //! Two steps, whose facts merged are what [`collect`] returns:
 //! - [`collect_explicit`]`(opts)` probes the endpoints given with `--endpoint [LABEL=]HOST:PORT`.
 //!   It needs no other facts, so it can run while the database is still being read.
+//!   (Or, to hand the probes over in memory: [`probe_explicit`] early, [`collect_with`]
+//!   later, which records them and runs the deployment step.)
 //! - [`collect_deployment`]`(opts, known)` probes the deployment's own endpoints, which come
 //!   from the facts collected so far: `props.server.*` (https.port, http.port,
 //!   bind.interface), `cs.setting.port` (agent port, default 8250),
@@ -54,26 +56,56 @@ pub struct TlsOptions {
     pub now: i64,
 }
 
-/// Runs the TLS collector given the facts collected so far: [`collect_explicit`], then
-/// [`collect_deployment`] seeing its facts. Returns the new facts.
+/// Runs the TLS collector given the facts collected so far: the `--endpoint`s, then
+/// the deployment (see [`collect_with`]). Returns the new facts.
 pub fn collect(opts: &TlsOptions, known: &Facts) -> Facts {
-    let mut facts = collect_explicit(opts);
+    collect_with(opts, known, &probe_explicit(opts))
+}
+
+/// The `--endpoint`s, probed but not yet recorded (see [`probe_explicit`]).
+#[derive(Debug)]
+pub struct ExplicitProbes {
+    done: Vec<(Target, assess::Assessment)>,
+    /// Namespaces of the endpoints whose probe could not run, with the reason.
+    failed: Facts,
+}
+
+/// Probes the endpoints given with `--endpoint`. Probing them needs no other fact, so
+/// it can run while the database is still being read; [`collect_with`] (or
+/// [`collect_explicit`]) records them.
+pub fn probe_explicit(opts: &TlsOptions) -> ExplicitProbes {
+    let mut failed = Facts::new();
+    let done = run(
+        targets::explicit_targets(&opts.endpoints),
+        &opts.limits,
+        &mut failed,
+    );
+    ExplicitProbes { done, failed }
+}
+
+fn record_explicit(opts: &TlsOptions, probes: &ExplicitProbes) -> Facts {
+    let mut facts = probes.failed.clone();
+    for (t, a) in &probes.done {
+        record::record(t, a, opts.now, t.name.as_deref(), None, &mut facts);
+    }
+    facts
+}
+
+/// Records the `--endpoint`s already probed, then runs the deployment step
+/// ([`collect_deployment`]) over them and `known`. The same facts as [`collect`].
+pub fn collect_with(opts: &TlsOptions, known: &Facts, probes: &ExplicitProbes) -> Facts {
+    let mut facts = record_explicit(opts, probes);
     let deployment = deployment(opts, &Layers(vec![&facts, known]));
     facts.merge(deployment);
     facts
 }
 
-/// Probes the `--endpoint`s (`tls.<label>.*` and the sources `tls:<label>`). Needs no
-/// other facts. The leaf of an endpoint given by DNS name is matched against that name;
-/// the rest (IP endpoints against `cs.setting.host`, the root CA, the summary) is done by
-/// [`collect_deployment`].
+/// Probes and records the `--endpoint`s (`tls.<label>.*` and the sources `tls:<label>`).
+/// Needs no other facts. The leaf of an endpoint given by DNS name is matched against
+/// that name; the rest (IP endpoints against `cs.setting.host`, the root CA, the summary)
+/// is done by [`collect_deployment`], which must see these facts in its `known`.
 pub fn collect_explicit(opts: &TlsOptions) -> Facts {
-    let mut facts = Facts::new();
-    let targets = targets::explicit_targets(&opts.endpoints);
-    for (t, a) in run(targets, &opts.limits, &mut facts) {
-        record::record(&t, &a, opts.now, t.name.as_deref(), None, &mut facts);
-    }
-    facts
+    record_explicit(opts, &probe_explicit(opts))
 }
 
 /// Probes the deployment's own endpoints (unless an `--endpoint` took their label) and
