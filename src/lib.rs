@@ -5,10 +5,12 @@
 //! [`score`] weighs the outcomes by severity per operator duty; [`report`] renders.
 
 pub mod catalog;
+pub mod clidocs;
 pub mod collect;
 pub mod diff;
 pub mod evaluate;
 pub mod facts;
+pub mod opfiles;
 pub mod privileges;
 pub mod report;
 pub mod rootfs;

@@ -3,10 +3,11 @@
 //! Exit codes: 0 = nothing at or above `--fail-on` and score ≥ `--min-score`;
 //! 1 = findings; 2 = usage or catalog error; 3 = the audit could not run.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use stackposture::catalog::{Catalog, CatalogSource, Profile, Severity};
 use stackposture::collect::{self, CollectOptions};
 use stackposture::facts::Facts;
+use stackposture::opfiles;
 use stackposture::report::{self, table::TableOptions, Format};
 use stackposture::EvalOptions;
 use std::io::{IsTerminal, Write};
@@ -46,7 +47,7 @@ enum Command {
     Collect {
         #[command(flatten)]
         collect: CollectArgs,
-        /// Write the facts here (default: standard output).
+        /// Write the facts here (default, or `-`: standard output); written atomically.
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -88,6 +89,18 @@ enum Command {
         cmd: ProfilesCmd,
         #[command(flatten)]
         catalog: CatalogArgs,
+    },
+    /// Print a shell completion script (e.g. `stackposture completions bash >
+    /// /etc/bash_completion.d/stackposture`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per subcommand into DIR.
+    Man {
+        /// Write stackposture.1, stackposture-audit.1, ... into this directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
 }
 
@@ -238,7 +251,9 @@ struct EvalArgs {
     /// scanning), prometheus (textfile collector).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Write the report here instead of standard output.
+    /// Write the report here instead of standard output (`-`: standard output). The file
+    /// is replaced atomically (temporary file in its directory, then rename); a symbolic
+    /// link or a non-regular file there is refused.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Exit 1 when a check at or above this severity fails (default: the profile's).
@@ -378,10 +393,15 @@ fn pick_profile<'a>(cat: &'a Catalog, name: Option<&str>) -> Result<&'a Profile,
     }
 }
 
-/// Writes to a file or stdout; a closed pipe (`| head`) is not an error.
+/// `-o -` means standard output.
+fn output_file(output: Option<&PathBuf>) -> Option<&PathBuf> {
+    output.filter(|p| p.as_os_str() != "-")
+}
+
+/// Writes to a file (atomically) or stdout; a closed pipe (`| head`) is not an error.
 fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), Failure> {
-    match output {
-        Some(p) => std::fs::write(p, text)
+    match output_file(output) {
+        Some(p) => opfiles::write_atomic(p, text.as_bytes())
             .map_err(|e| cannot_run(format!("cannot write {}: {e}", p.display()))),
         None => {
             let mut out = std::io::stdout().lock();
@@ -403,12 +423,8 @@ fn collect_opts(a: &CollectArgs) -> Result<CollectOptions, Failure> {
     }
     let fingerprint_key = match &a.fingerprint_key_file {
         Some(p) => {
-            let k = std::fs::read(p).map_err(|e| {
-                cannot_run(format!(
-                    "cannot read fingerprint key {}: {}",
-                    p.display(),
-                    e.kind()
-                ))
+            let k = opfiles::read_capped(p, opfiles::KEY_FILE_CAP).map_err(|e| {
+                cannot_run(format!("cannot read fingerprint key {}: {e}", p.display()))
             })?;
             if k.len() < 16 {
                 return Err(usage("the fingerprint key must be at least 16 bytes"));
@@ -506,7 +522,7 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
     };
     let waivers = match &e.waivers {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
+            let text = opfiles::read_text_capped(p, opfiles::WAIVERS_CAP)
                 .map_err(|err| cannot_run(format!("cannot read {}: {err}", p.display())))?;
             let ids: Vec<&str> = cat.checks.iter().map(|c| c.id.as_str()).collect();
             stackposture::waivers::parse(&p.display().to_string(), &text, &ids)
@@ -525,7 +541,7 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
             waivers,
         },
     );
-    let tty = e.output.is_none() && std::io::stdout().is_terminal();
+    let tty = output_file(e.output.as_ref()).is_none() && std::io::stdout().is_terminal();
     let color = match e.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
@@ -549,6 +565,23 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
+        Command::Completions { shell } => {
+            let script = stackposture::clidocs::completions(Cli::command(), shell);
+            emit(&String::from_utf8_lossy(&script), None)?;
+            Ok(EXIT_OK)
+        }
+        Command::Man { out_dir: None } => {
+            let page = stackposture::clidocs::man_page(Cli::command())
+                .map_err(|e| cannot_run(format!("cannot render the man page: {e}")))?;
+            emit(&String::from_utf8_lossy(&page), None)?;
+            Ok(EXIT_OK)
+        }
+        Command::Man { out_dir: Some(dir) } => {
+            stackposture::clidocs::write_man_pages(Cli::command(), &dir).map_err(|e| {
+                cannot_run(format!("cannot write man pages to {}: {e}", dir.display()))
+            })?;
+            Ok(EXIT_OK)
+        }
         Command::Audit { collect, eval } => {
             // Validate the catalog and profile before touching the host.
             pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
@@ -564,7 +597,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Evaluate { facts, eval } => {
             pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
-            let text = std::fs::read_to_string(&facts)
+            let text = opfiles::read_text_capped(&facts, opfiles::DOCUMENT_CAP)
                 .map_err(|e| cannot_run(format!("cannot read {}: {e}", facts.display())))?;
             let f = Facts::from_json(&text)
                 .map_err(|e| cannot_run(format!("{}: {e}", facts.display())))?;
@@ -576,7 +609,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             format,
         } => {
             let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
-                let text = std::fs::read_to_string(p)
+                let text = opfiles::read_text_capped(p, opfiles::DOCUMENT_CAP)
                     .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
                 serde_json::from_str(&text).map_err(|e| {
                     cannot_run(format!(

@@ -3,6 +3,8 @@
 //! scripts/reference-settings.sh) is read by some check, or named in an `[[omitted]]`
 //! entry that says why not; docs/coverage.md lists every key and names only real checks.
 
+mod common;
+
 use stackposture::catalog::Catalog;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -130,10 +132,7 @@ fn reference_settings_file_is_current() {
     // checkout). Without it only the drift check is skipped: the coverage assertions run
     // on the committed extract either way.
     if !reference.exists() {
-        eprintln!(
-            "SKIP reference_settings_file_is_current: {} not found",
-            reference.display()
-        );
+        common::skip(&format!("{} not found", reference.display()));
         return;
     }
     let out = Command::new("bash")

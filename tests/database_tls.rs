@@ -71,7 +71,7 @@ fn use_ssl_connects_over_tls_and_plain_is_refused_with_the_reason() {
         if std::env::var_os("CI").is_some() {
             panic!("tests/database_tls.rs needs root to run mariadbd as mysql, and CI is set");
         }
-        eprintln!("SKIP: tests/database_tls.rs needs root");
+        common::skip("needs root");
         return;
     }
     let pki = tempfile::Builder::new()

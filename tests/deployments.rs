@@ -57,9 +57,7 @@ fn ready() -> Option<(&'static Maria, String)> {
         if std::env::var_os("CI").is_some() {
             panic!("tests/deployments.rs needs root (chown to the tree's cloud uid) and CI is set");
         }
-        eprintln!(
-            "\n==== SKIP deployments: needs root to chown to the tree's own cloud uid/gid ====\n"
-        );
+        common::skip("needs root to chown to the tree's own cloud uid/gid");
         return None;
     }
     let py = common::python_with("cryptography")?;

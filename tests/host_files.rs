@@ -195,7 +195,7 @@ fn is_root() -> bool {
 #[test]
 fn inventory_of_a_real_tree() {
     if !is_root() {
-        eprintln!("SKIP inventory_of_a_real_tree: needs root to chown to uids the host lacks");
+        common::skip("needs root to chown to uids the host lacks");
         assert!(
             std::env::var_os("CI").is_none(),
             "CI runs these tests as root"
@@ -358,7 +358,7 @@ fn inventory_of_a_real_tree() {
 #[test]
 fn remediated_tree_passes() {
     if !is_root() {
-        eprintln!("SKIP remediated_tree_passes: needs root");
+        common::skip("needs root");
         assert!(std::env::var_os("CI").is_none());
         return;
     }
@@ -419,7 +419,7 @@ fn world_writable_sticky_extensions_base_is_a_finding() {
         if std::env::var_os("CI").is_some() {
             panic!("needs root (CI is set)");
         }
-        eprintln!("SKIP: needs root");
+        common::skip("needs root");
         return;
     }
     let t = tempfile::tempdir().unwrap();

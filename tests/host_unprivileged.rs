@@ -3,6 +3,8 @@
 //! `permission_denied`, that no check on such a fact passes, and that `privileges` names
 //! the grant. Needs root and setpriv (util-linux); prints SKIP otherwise unless CI is set.
 
+mod common;
+
 use serde_json::Value;
 use stackposture::catalog::Catalog;
 use stackposture::evaluate::{evaluate, EvalContext, Outcome};
@@ -13,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn skip(why: &str) -> bool {
-    eprintln!("SKIP host_unprivileged: {why}");
+    common::skip(why);
     assert!(std::env::var_os("CI").is_none(), "CI must provide: {why}");
     true
 }

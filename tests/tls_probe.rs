@@ -34,7 +34,7 @@ fn have_openssl() -> bool {
         if std::env::var_os("CI").is_some() {
             panic!("openssl is required in CI (apt-get install openssl)");
         }
-        eprintln!("SKIP: openssl not found; install the Debian package `openssl`");
+        common::skip("openssl not found; install the Debian package `openssl`");
     }
     ok
 }

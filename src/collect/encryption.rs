@@ -201,7 +201,7 @@ impl MsKey {
         env_key: Option<String>,
     ) -> MsKey {
         if let Some(p) = key_file {
-            return match std::fs::read(p) {
+            return match crate::opfiles::read_capped(p, crate::opfiles::KEY_FILE_CAP) {
                 Ok(b) => match first_line(&b) {
                     Some(k) => MsKey {
                         key: Some(Plain(k)),
@@ -209,7 +209,7 @@ impl MsKey {
                     },
                     None => MsKey::none(format!("--key-file {}: empty", p.display())),
                 },
-                Err(e) => MsKey::none(format!("--key-file {}: {}", p.display(), e.kind())),
+                Err(e) => MsKey::none(format!("--key-file {}: {e}", p.display())),
             };
         }
         match encryption_type.map(str::trim).unwrap_or("none") {

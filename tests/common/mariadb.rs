@@ -47,7 +47,9 @@ pub fn skip(what: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("required test tool missing under CI: {what}");
     }
-    eprintln!("\n==== SKIP: {what} not available; install it to run this test ====\n");
+    super::skip(&format!(
+        "{what} not available; install it to run this test"
+    ));
 }
 
 pub fn free_port() -> u16 {

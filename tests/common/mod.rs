@@ -3,6 +3,34 @@
 
 pub mod mariadb;
 
+/// Reports a test that returns without doing its real check (a missing tool, not root,
+/// no IPv6, ...). The line is written to the process's standard error handle directly:
+/// the test harness captures only `print!`/`eprint!`, so unlike `eprintln!` it shows in
+/// `cargo test` output even though the test passes. When `STACKPOSTURE_SKIP_LOG` names a
+/// file (`scripts/test.sh` sets it), the line is also appended there, so the wrapper can
+/// count the skipped tests at the end. Callers decide whether CI must fail instead.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("main").to_string();
+    // The test target: the executable's name without cargo's `-<hash>` suffix.
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .map(|n| n.rsplit_once('-').map_or(n.clone(), |(a, _)| a.to_string()))
+        .unwrap_or_default();
+    let line = format!("SKIP {target}::{test}: {reason}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    if let Some(log) = std::env::var_os("STACKPOSTURE_SKIP_LOG") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(log)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
 /// Finds an external tool a test needs. Missing: a loud SKIP locally, a failure in CI
 /// (`CI` set), so CI can never pass by skipping.
 pub fn tool(name: &str) -> Option<String> {
@@ -16,7 +44,9 @@ pub fn tool(name: &str) -> Option<String> {
         if std::env::var_os("CI").is_some() {
             panic!("required test tool {name:?} is not installed (CI is set, so this fails instead of skipping)");
         }
-        eprintln!("SKIP: test tool {name:?} is not installed; install it to run this test");
+        skip(&format!(
+            "test tool {name:?} is not installed; install it to run this test"
+        ));
     }
     found
 }
@@ -41,9 +71,9 @@ pub fn python_with(module: &str) -> Option<String> {
     if std::env::var_os("CI").is_some() {
         panic!("python module {module:?} is not importable by {py} (CI is set, so this fails instead of skipping)");
     }
-    eprintln!(
-        "SKIP: python module {module:?} not available (pip install it, or set STACKPOSTURE_PYTHON)"
-    );
+    skip(&format!(
+        "python module {module:?} not available (pip install it, or set STACKPOSTURE_PYTHON)"
+    ));
     None
 }
 pub mod tls;

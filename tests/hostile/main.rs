@@ -7,4 +7,5 @@
 mod common;
 
 mod db;
+mod operator;
 mod tls;
