@@ -8,3 +8,4 @@ mod common;
 
 mod db;
 mod operator;
+mod tls;
