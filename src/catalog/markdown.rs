@@ -1,8 +1,8 @@
 //! The catalog reference as Markdown (`stackposture checks list --format markdown`),
 //! committed as docs/checks.md and kept current by a test.
 
-use super::{duty_title, Catalog, IfAbsent, DUTIES};
-use crate::evaluate::{describe, toml_to_json};
+use super::value::toml_to_json;
+use super::{Catalog, IfAbsent};
 use std::fmt::Write as _;
 
 fn if_absent_text(a: IfAbsent) -> &'static str {
@@ -70,28 +70,41 @@ pub fn render(cat: &Catalog) -> String {
         );
     }
     let default_profile = cat.default_profile().or(cat.profiles.first());
-    for (duty, _) in DUTIES {
-        let checks: Vec<_> = cat.checks.iter().filter(|c| c.duty == *duty).collect();
+    // With one pack (today) the duties head the sections; with several, each duty's
+    // heading names its pack.
+    let packs_used = cat
+        .packs
+        .iter()
+        .filter(|p| cat.checks.iter().any(|c| c.pack == p.id))
+        .count();
+    for (pack, duty) in cat
+        .packs
+        .iter()
+        .flat_map(|p| p.duties.iter().map(move |d| (p, d)))
+    {
+        let checks: Vec<_> = cat
+            .checks
+            .iter()
+            .filter(|c| c.pack == pack.id && c.duty == duty.id)
+            .collect();
         if checks.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "\n## Duty `{duty}`: {}\n", duty_title(duty));
+        let of_pack = if packs_used > 1 {
+            format!(" ({})", pack.title)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "\n## Duty `{}`{of_pack}: {}\n", duty.id, duty.title);
         for c in checks {
             let _ = writeln!(out, "### {}\n", c.id);
             let _ = writeln!(out, "**{}**\n", c.title);
             let _ = writeln!(out, "- Severity: {}", c.severity);
             if let Some(p) = default_profile {
-                let _ = writeln!(
-                    out,
-                    "- Expects: `{}`",
-                    describe(&c.condition, c.fact.as_deref(), c.field.as_deref(), c, p)
-                );
+                let params = c.params_under(p);
+                let _ = writeln!(out, "- Expects: `{}`", c.condition.describe(&params));
                 if let Some(w) = &c.when {
-                    let _ = writeln!(
-                        out,
-                        "- Applies when: `{}`",
-                        describe(w, c.fact.as_deref(), c.field.as_deref(), c, p)
-                    );
+                    let _ = writeln!(out, "- Applies when: `{}`", w.describe(&params));
                 }
             }
             let _ = writeln!(out, "- If absent: {}", if_absent_text(c.if_absent));
