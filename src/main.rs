@@ -554,49 +554,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             before,
             after,
             format,
-        } => {
-            let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
-                serde_json::from_str(&text).map_err(|e| {
-                    cannot_run(format!(
-                        "{}: not a stackposture JSON report: {e}",
-                        p.display()
-                    ))
-                })
-            };
-            let d = stackposture::diff::diff(&read(&before)?, &read(&after)?);
-            let text = match format {
-                ListFormat::Json => serde_json::to_string_pretty(&d).expect("serialise") + "\n",
-                _ => stackposture::diff::render_text(&d),
-            };
-            emit(&text, None)?;
-            Ok(if d.regressions > 0 {
-                EXIT_FINDINGS
-            } else {
-                EXIT_OK
-            })
-        }
-        Command::Privileges { collect, format } => {
-            let opts = collect_opts(&collect)?;
-            let collected = collect::collect(&opts);
-            let fs = stackposture::rootfs::RootFs::new(&opts.root);
-            let denied = stackposture::privileges::denied_with_grants(&fs, &collected.facts);
-            let user = stackposture::privileges::current_user();
-            let text = match format {
-                ListFormat::Json => {
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "user": user,
-                        "denied": denied,
-                    }))
-                    .expect("serialise")
-                        + "\n"
-                }
-                ListFormat::Table | ListFormat::Markdown => report::lists::denied(&user, &denied),
-            };
-            emit(&text, None)?;
-            Ok(EXIT_OK)
-        }
+        } => diff(&before, &after, format),
+        Command::Privileges { collect, format } => privileges(&collect, format),
         Command::Checks { cmd, catalog } => {
             let cat = load_catalog(&catalog)?;
             let text = match cmd {
@@ -655,4 +614,49 @@ fn list_checks(
         ListFormat::Json => serde_json::to_string_pretty(&checks).expect("serialise") + "\n",
         ListFormat::Table => report::lists::checks(&checks, prof),
     })
+}
+
+fn diff(before: &PathBuf, after: &PathBuf, format: ListFormat) -> Result<u8, Failure> {
+    let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
+        serde_json::from_str(&text).map_err(|e| {
+            cannot_run(format!(
+                "{}: not a stackposture JSON report: {e}",
+                p.display()
+            ))
+        })
+    };
+    let d = stackposture::diff::diff(&read(before)?, &read(after)?);
+    let text = match format {
+        ListFormat::Json => serde_json::to_string_pretty(&d).expect("serialise") + "\n",
+        _ => stackposture::diff::render_text(&d),
+    };
+    emit(&text, None)?;
+    Ok(if d.regressions > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn privileges(collect: &CollectArgs, format: ListFormat) -> Result<u8, Failure> {
+    let opts = collect_opts(collect)?;
+    let collected = collect::collect(&opts);
+    let fs = stackposture::rootfs::RootFs::new(&opts.root);
+    let denied = stackposture::privileges::denied_with_grants(&fs, &collected.facts);
+    let user = stackposture::privileges::current_user();
+    let text = match format {
+        ListFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "user": user,
+                "denied": denied,
+            }))
+            .expect("serialise")
+                + "\n"
+        }
+        ListFormat::Table | ListFormat::Markdown => report::lists::denied(&user, &denied),
+    };
+    emit(&text, None)?;
+    Ok(EXIT_OK)
 }

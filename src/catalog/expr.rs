@@ -86,90 +86,105 @@ fn compile_node(
         },
     };
     match cond.op {
-        Op::All | Op::Any | Op::Not => {
-            if cond.if_absent.is_some() {
-                return Err(format!(
-                    "field `{path}.if_absent`: set it on the leaves, op {} has no fact of its own",
-                    cond.op.name()
-                ));
-            }
-            let args = ops::Args::new(cond, path, &check.params);
-            args.finish()
-                .map_err(|_| format!("field `{path}`: op {} takes only `of`", cond.op.name()))?;
-            let of = match cond.of.as_deref() {
-                Some(of) if !of.is_empty() => of,
-                _ => {
-                    return Err(format!(
-                        "field `{path}.of`: required by op {}",
-                        cond.op.name()
-                    ))
-                }
-            };
-            let mut kids = Vec::with_capacity(of.len());
-            for (i, c) in of.iter().enumerate() {
-                kids.push(compile_node(
-                    check,
-                    c,
-                    &format!("{path}.of[{i}]"),
-                    here,
-                    text,
-                )?);
-            }
-            Ok(match cond.op {
-                Op::All => Expr::All(kids),
-                Op::Any => Expr::Any(kids),
-                _ => match <[Expr; 1]>::try_from(kids) {
-                    Ok([one]) => Expr::Not(Box::new(one)),
-                    Err(_) => {
-                        return Err(format!(
-                            "field `{path}.of`: op not takes exactly one condition"
-                        ))
-                    }
-                },
-            })
-        }
-        _ => {
-            if cond.of.is_some() {
-                return Err(format!(
-                    "field `{path}.of`: only all/any/not take sub-conditions"
-                ));
-            }
-            let Some((fact, line)) = here.fact else {
-                return Err(format!(
-                    "field `{path}.fact`: no fact named here or on the check"
-                ));
-            };
-            let args = ops::Args::new(cond, path, &check.params);
-            let test = ops::compile(&args)?;
-            args.finish()?;
-            let if_absent = match cond.if_absent.unwrap_or(check.if_absent) {
-                IfAbsent::Fail => Absent::Fail,
-                IfAbsent::Pass => Absent::Pass,
-                IfAbsent::NotApplicable => Absent::NotApplicable,
-                IfAbsent::Unknown => Absent::Unknown,
-                IfAbsent::Default => match &check.default {
-                    Some(d) => Absent::Default(toml_to_json(d)),
-                    None => {
-                        return Err(format!(
-                            "field `{path}.if_absent`: \"default\" needs the check's `default`"
-                        ))
-                    }
-                },
-            };
-            let field = here.field.map(str::to_string);
-            Ok(Expr::Leaf(Leaf {
-                subject: match &field {
-                    Some(f) => format!("{fact}.{f}"),
-                    None => fact.to_string(),
-                },
-                fact: fact.to_string(),
-                field,
-                if_absent,
-                test,
-                line,
-            }))
-        }
+        Op::All | Op::Any | Op::Not => compile_composite(check, cond, path, here, text),
+        _ => compile_leaf(check, cond, path, here),
     }
+}
+
+fn compile_composite(
+    check: &CheckSpec,
+    cond: &ConditionSpec,
+    path: &str,
+    here: Inherited,
+    text: &str,
+) -> Result<Expr, String> {
+    if cond.if_absent.is_some() {
+        return Err(format!(
+            "field `{path}.if_absent`: set it on the leaves, op {} has no fact of its own",
+            cond.op.name()
+        ));
+    }
+    ops::Args::new(cond, path, &check.params)
+        .finish()
+        .map_err(|_| format!("field `{path}`: op {} takes only `of`", cond.op.name()))?;
+    let of = match cond.of.as_deref() {
+        Some(of) if !of.is_empty() => of,
+        _ => {
+            return Err(format!(
+                "field `{path}.of`: required by op {}",
+                cond.op.name()
+            ))
+        }
+    };
+    let mut kids = Vec::with_capacity(of.len());
+    for (i, c) in of.iter().enumerate() {
+        kids.push(compile_node(
+            check,
+            c,
+            &format!("{path}.of[{i}]"),
+            here,
+            text,
+        )?);
+    }
+    Ok(match cond.op {
+        Op::All => Expr::All(kids),
+        Op::Any => Expr::Any(kids),
+        _ => match <[Expr; 1]>::try_from(kids) {
+            Ok([one]) => Expr::Not(Box::new(one)),
+            Err(_) => {
+                return Err(format!(
+                    "field `{path}.of`: op not takes exactly one condition"
+                ))
+            }
+        },
+    })
+}
+
+fn compile_leaf(
+    check: &CheckSpec,
+    cond: &ConditionSpec,
+    path: &str,
+    here: Inherited,
+) -> Result<Expr, String> {
+    if cond.of.is_some() {
+        return Err(format!(
+            "field `{path}.of`: only all/any/not take sub-conditions"
+        ));
+    }
+    let Some((fact, line)) = here.fact else {
+        return Err(format!(
+            "field `{path}.fact`: no fact named here or on the check"
+        ));
+    };
+    let args = ops::Args::new(cond, path, &check.params);
+    let test = ops::compile(&args)?;
+    args.finish()?;
+    let if_absent = match cond.if_absent.unwrap_or(check.if_absent) {
+        IfAbsent::Fail => Absent::Fail,
+        IfAbsent::Pass => Absent::Pass,
+        IfAbsent::NotApplicable => Absent::NotApplicable,
+        IfAbsent::Unknown => Absent::Unknown,
+        IfAbsent::Default => match &check.default {
+            Some(d) => Absent::Default(toml_to_json(d)),
+            None => {
+                return Err(format!(
+                    "field `{path}.if_absent`: \"default\" needs the check's `default`"
+                ))
+            }
+        },
+    };
+    let field = here.field.map(str::to_string);
+    Ok(Expr::Leaf(Leaf {
+        subject: match &field {
+            Some(f) => format!("{fact}.{f}"),
+            None => fact.to_string(),
+        },
+        fact: fact.to_string(),
+        field,
+        if_absent,
+        test,
+        line,
+    }))
 }
 
 impl Expr {
