@@ -257,7 +257,8 @@ impl Catalog {
         out
     }
 
-    /// Fails on the first check whose fact key no pattern covers (see [`keys`]).
+    /// Fails on the first check whose fact key no collector pattern covers (exact keys,
+    /// or prefixes ending in `.`, as `collect::registry::owned_patterns()` lists them).
     pub fn validate_fact_keys<S: AsRef<str>>(&self, owned: &[S]) -> Result<(), CatalogError> {
         keys::validate(self, owned)
     }
