@@ -362,3 +362,14 @@ fn impossible_dates_are_rejected_everywhere() {
     assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stderr).contains("collected_at \"2026-02-30T10:00:00Z\""));
 }
+
+#[test]
+fn oversized_catalog_files_are_refused() {
+    let big = format!("# {}\n", "x".repeat(4 * 1024 * 1024));
+    let d = tree(&[("checks/big.toml", &big)]);
+    let e = load(&[d.path()], true).unwrap_err();
+    assert!(
+        e.file.ends_with("big.toml") && e.message.contains("larger than"),
+        "{e}"
+    );
+}

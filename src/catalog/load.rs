@@ -368,10 +368,10 @@ fn read_dir_tree(dir: &Path) -> Result<Tree, CatalogError> {
         _ => Vec::new(),
     };
     for p in paths {
-        let text = std::fs::read_to_string(&p).map_err(|e| CatalogError {
+        let text = read_capped(&p).map_err(|message| CatalogError {
             file: p.display().to_string(),
             line: 0,
-            message: e.to_string(),
+            message,
         })?;
         let mut rel = base.clone();
         rel.extend(
@@ -394,6 +394,21 @@ fn read_dir_tree(dir: &Path) -> Result<Tree, CatalogError> {
         files.push(f);
     }
     Ok(Tree { files, pack_dirs })
+}
+
+/// A catalog file larger than this is refused (the whole embedded catalog is about 200 KiB).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+fn read_capped(p: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let mut buf = Vec::new();
+    std::fs::File::open(p)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf))
+        .map_err(|e| e.to_string())?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
+    }
+    String::from_utf8(buf).map_err(|_| "not UTF-8 text".into())
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), CatalogError> {
