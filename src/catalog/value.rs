@@ -184,4 +184,14 @@ mod tests {
         assert_eq!(cidr_v4_prefix("10.0.0.0/33"), None);
         assert_eq!(cidr_v4_prefix("nope/8"), None);
     }
+
+    #[test]
+    fn fact_timestamps_must_be_real_dates() {
+        use super::timestamp_of;
+        use serde_json::json;
+        assert_eq!(timestamp_of(&json!("2099-02-28")), Some(4_075_920_000));
+        assert_eq!(timestamp_of(&json!("2099-02-30")), None);
+        assert_eq!(timestamp_of(&json!("2030-01-01T25:61:61Z")), None);
+        assert_eq!(timestamp_of(&json!(86_400)), Some(86_400));
+    }
 }
