@@ -25,12 +25,11 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
+    /// A parameter the check declares, with the profile's value if it overrides it.
     pub fn get(&self, name: &str) -> Option<&'a toml::Value> {
-        self.profile
-            .params
-            .get(self.check_id)
-            .and_then(|m| m.get(name))
-            .or_else(|| self.defaults.get(name))
+        let own = self.defaults.get(name)?;
+        let over = self.profile.params.get(self.check_id).and_then(|m| m.get(name));
+        Some(over.unwrap_or(own))
     }
 }
 
