@@ -28,7 +28,11 @@ impl<'a> Params<'a> {
     /// A parameter the check declares, with the profile's value if it overrides it.
     pub fn get(&self, name: &str) -> Option<&'a toml::Value> {
         let own = self.defaults.get(name)?;
-        let over = self.profile.params.get(self.check_id).and_then(|m| m.get(name));
+        let over = self
+            .profile
+            .params
+            .get(self.check_id)
+            .and_then(|m| m.get(name));
         Some(over.unwrap_or(own))
     }
 }
