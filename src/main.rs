@@ -379,11 +379,16 @@ fn real_main() -> ExitCode {
 }
 
 fn load_catalog(args: &CatalogArgs) -> Result<Catalog, Failure> {
-    Catalog::load(&CatalogSource {
+    let cat = Catalog::load(&CatalogSource {
         dirs: args.dirs.clone(),
         no_builtin: args.no_builtin_catalog,
     })
-    .map_err(|e| usage(format!("catalog error: {e}")))
+    .map_err(|e| usage(format!("catalog error: {e}")))?;
+    // A check must read a fact some collector step produces: a typo in a fact key is a
+    // catalog error, not a check that is quietly never decided.
+    cat.validate_fact_keys(&collect::registry::owned_patterns())
+        .map_err(|e| usage(format!("catalog error: {e}")))?;
+    Ok(cat)
 }
 
 fn pick_profile<'a>(cat: &'a Catalog, name: Option<&str>) -> Result<&'a Profile, Failure> {
@@ -532,18 +537,23 @@ fn db_opts(a: &DbArgs) -> Result<collect::database::DbOptions, Failure> {
     })
 }
 
-fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
-    let cat = load_catalog(&e.catalog)?;
-    let profile = pick_profile(&cat, e.profile.as_deref())?;
+/// Evaluates `facts` (of the packs `packs`, or all) and writes the report.
+fn evaluate_and_emit(
+    cat: &Catalog,
+    facts: &Facts,
+    packs: Option<Vec<String>>,
+    e: &EvalArgs,
+) -> Result<u8, Failure> {
+    let profile = pick_profile(cat, e.profile.as_deref())?;
     if let Some(m) = e.min_score {
         if !(0.0..=100.0).contains(&m) {
             return Err(usage("--min-score must be between 0 and 100"));
         }
     }
     let as_of = match &e.as_of {
-        Some(s) => Some(stackposture::evaluate::parse_rfc3339(s).ok_or_else(|| {
+        Some(s) => Some(stackposture::dates::parse_rfc3339(s).ok_or_else(|| {
             usage(format!(
-                "--as-of {s:?}: not a date (YYYY-MM-DD or RFC 3339)"
+                "--as-of {s:?}: not a real date (YYYY-MM-DD or RFC 3339)"
             ))
         })?),
         None => None,
@@ -559,7 +569,7 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
         None => Vec::new(),
     };
     let report = stackposture::build_report(
-        &cat,
+        cat,
         profile,
         facts,
         &EvalOptions {
@@ -567,6 +577,7 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
             min_score: e.min_score,
             as_of,
             waivers,
+            packs,
         },
     );
     let tty = output_file(e.output.as_ref()).is_none() && std::io::stdout().is_terminal();
@@ -612,10 +623,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Audit { collect, eval } => {
             // Validate the catalog and profile before touching the host.
-            pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
+            let cat = load_catalog(&eval.catalog)?;
+            pick_profile(&cat, eval.profile.as_deref())?;
             let opts = collect_opts(&collect, Some(&eval.catalog))?;
+            let packs =
+                stackposture::packs_for_tree(&cat, &stackposture::rootfs::RootFs::new(&opts.root));
             let collected = collect::collect(&opts);
-            evaluate_and_emit(&collected.facts, &eval)
+            evaluate_and_emit(&cat, &collected.facts, Some(packs), &eval)
         }
         Command::Collect { collect, output } => {
             let opts = collect_opts(&collect, None)?;
@@ -624,187 +638,129 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(EXIT_OK)
         }
         Command::Evaluate { facts, eval } => {
-            pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
+            let cat = load_catalog(&eval.catalog)?;
+            pick_profile(&cat, eval.profile.as_deref())?;
             let text = opfiles::read_text_capped(&facts, opfiles::DOCUMENT_CAP)
                 .map_err(|e| cannot_run(format!("cannot read {}: {e}", facts.display())))?;
             let f = Facts::from_json(&text)
                 .map_err(|e| cannot_run(format!("{}: {e}", facts.display())))?;
-            evaluate_and_emit(&f, &eval)
+            if let Some(t) = f.collected_at.as_deref() {
+                if stackposture::dates::parse_rfc3339(t).is_none() {
+                    return Err(cannot_run(format!(
+                        "{}: collected_at {t:?} is not a real date",
+                        facts.display()
+                    )));
+                }
+            }
+            evaluate_and_emit(&cat, &f, None, &eval)
         }
         Command::Diff {
             before,
             after,
             format,
-        } => {
-            let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
-                let text = opfiles::read_text_capped(p, opfiles::DOCUMENT_CAP)
-                    .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
-                serde_json::from_str(&text).map_err(|e| {
-                    cannot_run(format!(
-                        "{}: not a stackposture JSON report: {e}",
-                        p.display()
-                    ))
-                })
-            };
-            let d = stackposture::diff::diff(&read(&before)?, &read(&after)?);
-            let text = match format {
-                ListFormat::Json => serde_json::to_string_pretty(&d).expect("serialise") + "\n",
-                _ => stackposture::diff::render_text(&d),
-            };
-            emit(&text, None)?;
-            Ok(if d.regressions > 0 {
-                EXIT_FINDINGS
-            } else {
-                EXIT_OK
-            })
-        }
-        Command::Privileges { collect, format } => {
-            let opts = collect_opts(&collect, None)?;
-            let collected = collect::collect(&opts);
-            let fs = stackposture::rootfs::RootFs::new(&opts.root);
-            let denied = stackposture::privileges::denied_with_grants(&fs, &collected.facts);
-            let user = stackposture::privileges::current_user();
-            let text = match format {
-                ListFormat::Json => {
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "user": user,
-                        "denied": denied,
-                    }))
-                    .expect("serialise")
-                        + "\n"
-                }
-                ListFormat::Table | ListFormat::Markdown => {
-                    if denied.is_empty() {
-                        format!("{user} can read every fact the collectors look for.\n")
-                    } else {
-                        let mut t = comfy_table::Table::new();
-                        t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                            .force_no_tty()
-                            .set_header(vec![
-                                "Fact (or prefix*)",
-                                "Why and the grant that fixes it",
-                            ]);
-                        for d in &denied {
-                            let k = if d.key.ends_with('.') {
-                                format!("{}*", d.key)
-                            } else {
-                                d.key.clone()
-                            };
-                            t.add_row(vec![k, d.detail.clone()]);
-                        }
-                        format!(
-                            "{t}\n{} fact(s) or prefixes unreadable as {user}; checks on them come out unknown.\n",
-                            denied.len()
-                        )
-                    }
-                }
-            };
-            emit(&text, None)?;
-            Ok(EXIT_OK)
-        }
+        } => diff(&before, &after, format),
+        Command::Privileges { collect, format } => privileges(&collect, format),
         Command::Checks { cmd, catalog } => {
             let cat = load_catalog(&catalog)?;
-            match cmd {
-                ChecksCmd::List { format, profile } => {
-                    let prof = match profile {
-                        Some(p) => Some(pick_profile(&cat, Some(&p))?),
-                        None => None,
-                    };
-                    let checks: Vec<_> = cat
-                        .checks
-                        .iter()
-                        .filter(|c| prof.is_none_or(|p| p.selects(c)))
-                        .collect();
-                    let text = match format {
-                        ListFormat::Markdown if prof.is_none() => {
-                            stackposture::catalog::markdown::render(&cat)
-                        }
-                        ListFormat::Markdown => {
-                            return Err(usage(
-                                "--format markdown documents the whole catalog; drop --profile",
-                            ))
-                        }
-                        ListFormat::Json => {
-                            serde_json::to_string_pretty(&checks).expect("serialise") + "\n"
-                        }
-                        ListFormat::Table => {
-                            let mut t = comfy_table::Table::new();
-                            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                                .force_no_tty()
-                                .set_header(vec!["Check", "Severity", "Duty", "Title"]);
-                            for c in &checks {
-                                let sev = prof.map_or(c.severity, |p| p.severity_of(c));
-                                t.add_row(vec![
-                                    c.id.as_str(),
-                                    sev.as_str(),
-                                    c.duty.as_str(),
-                                    c.title.as_str(),
-                                ]);
-                            }
-                            format!("{t}\n{} checks\n", checks.len())
-                        }
-                    };
-                    emit(&text, None)?;
-                }
+            let text = match cmd {
+                ChecksCmd::List { format, profile } => list_checks(&cat, format, profile)?,
                 ChecksCmd::Show { id } => {
                     let c = cat
                         .check(&id)
                         .ok_or_else(|| usage(format!("no check {id:?}")))?;
-                    let text = toml::to_string_pretty(c)
-                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?;
-                    emit(&format!("# {}\n{text}", c.location), None)?;
+                    report::lists::check(c)
+                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?
                 }
-            }
+            };
+            emit(&text, None)?;
             Ok(EXIT_OK)
         }
         Command::Profiles { cmd, catalog } => {
             let cat = load_catalog(&catalog)?;
-            match cmd {
-                ProfilesCmd::List { format } => {
-                    let text = match format {
-                        ListFormat::Json => {
-                            serde_json::to_string_pretty(&cat.profiles).expect("serialise") + "\n"
-                        }
-                        ListFormat::Table | ListFormat::Markdown => {
-                            let mut t = comfy_table::Table::new();
-                            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                                .force_no_tty()
-                                .set_header(vec![
-                                    "Profile",
-                                    "Checks",
-                                    "Pass mark",
-                                    "Fail on",
-                                    "Title",
-                                ]);
-                            for p in &cat.profiles {
-                                let n = cat.checks.iter().filter(|c| p.selects(c)).count();
-                                let name = if p.default {
-                                    format!("{} (default)", p.name)
-                                } else {
-                                    p.name.clone()
-                                };
-                                t.add_row(vec![
-                                    name,
-                                    n.to_string(),
-                                    p.pass_mark.to_string(),
-                                    p.fail_on.to_string(),
-                                    p.title.clone(),
-                                ]);
-                            }
-                            format!("{t}\n")
-                        }
-                    };
-                    emit(&text, None)?;
-                }
+            let text = match cmd {
+                ProfilesCmd::List {
+                    format: ListFormat::Json,
+                } => serde_json::to_string_pretty(&cat.profiles).expect("serialise") + "\n",
+                ProfilesCmd::List { .. } => report::lists::profiles(&cat),
                 ProfilesCmd::Show { name } => {
                     let p = pick_profile(&cat, Some(&name))?;
-                    let n = cat.checks.iter().filter(|c| p.selects(c)).count();
-                    let text = toml::to_string_pretty(p)
-                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?;
-                    emit(&format!("# {} ({n} checks)\n{text}", p.location), None)?;
+                    report::lists::profile(&cat, p)
+                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?
                 }
-            }
+            };
+            emit(&text, None)?;
             Ok(EXIT_OK)
         }
     }
+}
+
+fn list_checks(
+    cat: &Catalog,
+    format: ListFormat,
+    profile: Option<String>,
+) -> Result<String, Failure> {
+    let prof = match profile {
+        Some(p) => Some(pick_profile(cat, Some(&p))?),
+        None => None,
+    };
+    let checks: Vec<_> = cat
+        .checks
+        .iter()
+        .filter(|c| prof.is_none_or(|p| p.selects(c)))
+        .collect();
+    Ok(match format {
+        ListFormat::Markdown if prof.is_none() => stackposture::catalog::markdown::render(cat),
+        ListFormat::Markdown => {
+            return Err(usage(
+                "--format markdown documents the whole catalog; drop --profile",
+            ))
+        }
+        ListFormat::Json => serde_json::to_string_pretty(&checks).expect("serialise") + "\n",
+        ListFormat::Table => report::lists::checks(&checks, prof),
+    })
+}
+
+fn diff(before: &PathBuf, after: &PathBuf, format: ListFormat) -> Result<u8, Failure> {
+    let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
+        let text = opfiles::read_text_capped(p, opfiles::DOCUMENT_CAP)
+            .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
+        serde_json::from_str(&text).map_err(|e| {
+            cannot_run(format!(
+                "{}: not a stackposture JSON report: {e}",
+                p.display()
+            ))
+        })
+    };
+    let d = stackposture::diff::diff(&read(before)?, &read(after)?);
+    let text = match format {
+        ListFormat::Json => serde_json::to_string_pretty(&d).expect("serialise") + "\n",
+        _ => stackposture::diff::render_text(&d),
+    };
+    emit(&text, None)?;
+    Ok(if d.regressions > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn privileges(collect: &CollectArgs, format: ListFormat) -> Result<u8, Failure> {
+    let opts = collect_opts(collect, None)?;
+    let collected = collect::collect(&opts);
+    let fs = stackposture::rootfs::RootFs::new(&opts.root);
+    let denied = stackposture::privileges::denied_with_grants(&fs, &collected.facts);
+    let user = stackposture::privileges::current_user();
+    let text = match format {
+        ListFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "user": user,
+                "denied": denied,
+            }))
+            .expect("serialise")
+                + "\n"
+        }
+        ListFormat::Table | ListFormat::Markdown => report::lists::denied(&user, &denied),
+    };
+    emit(&text, None)?;
+    Ok(EXIT_OK)
 }

@@ -2,13 +2,14 @@
 
 pub mod json;
 pub mod junit;
+pub mod lists;
 pub mod prometheus;
 pub mod sarif;
 pub mod table;
 
 use crate::catalog::{Profile, Severity};
-use crate::evaluate::CheckResult;
 use crate::facts::{Facts, SourceStatus};
+use crate::outcome::CheckResult;
 use crate::score::Scores;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -59,6 +60,9 @@ pub struct Report {
     pub summary: Scores,
     pub sources: BTreeMap<String, SourceStatus>,
     pub results: Vec<CheckResult>,
+    /// Duty id -> title, from the catalog's packs (for people; not in the JSON).
+    #[serde(skip)]
+    pub duty_titles: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -104,6 +108,7 @@ impl Report {
             summary,
             sources: facts.sources.clone(),
             results,
+            duty_titles: BTreeMap::new(),
         }
     }
 }

@@ -4,7 +4,6 @@
 //! deterministic.
 
 use super::Report;
-use crate::catalog::duty_title;
 use crate::evaluate::{CheckResult, Observation, Outcome};
 use crate::score::ScoreLine;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
@@ -190,7 +189,11 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
     }
     for (duty, line) in &report.summary.duties {
         let _ = writeln!(out);
-        let _ = writeln!(out, "== {duty}: {}", duty_title(duty));
+        let _ = writeln!(
+            out,
+            "== {duty}: {}",
+            report.duty_titles.get(duty).map_or("", String::as_str)
+        );
         let _ = writeln!(out, "   {}", score_text(line));
         let mut table = Table::new();
         table
