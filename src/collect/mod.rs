@@ -9,6 +9,7 @@ pub mod export;
 pub mod files;
 pub mod host;
 pub mod listeners;
+pub mod openstack;
 pub mod packages;
 pub mod procs;
 pub mod properties;
@@ -86,6 +87,7 @@ pub fn collect(opts: &CollectOptions) -> Collected {
         &mut facts,
     );
     host::collect(&fs, opts.host_state, &mut facts);
+    openstack::collect(&fs, &mut facts);
     // Keep last: matches the installed version (cs.version from the DB, else packages).
     crate::vuln::annotate(&mut facts);
     // TLS last: it reads the facts collected so far (ports, host, root CA).
