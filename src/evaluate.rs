@@ -178,10 +178,13 @@ impl<'a> Evaluator<'a> {
             match self.eval(w, c.fact.as_deref(), c.field.as_deref()) {
                 Tri::True => {}
                 Tri::False => {
+                    let cond = describe(w, c.fact.as_deref(), c.field.as_deref(), c, self.profile);
                     return (
                         Outcome::NotApplicable,
-                        Some("the check's applicability condition does not hold".into()),
-                    )
+                        Some(format!(
+                            "the check's applicability condition does not hold ({cond})"
+                        )),
+                    );
                 }
                 Tri::NotApplicable(r) => return (Outcome::NotApplicable, Some(r)),
                 Tri::Unknown(r) => {

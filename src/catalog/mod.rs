@@ -247,6 +247,10 @@ impl Catalog {
         // id -> (index, loaded from the embedded catalog)
         let mut by_id: BTreeMap<String, (usize, bool)> = BTreeMap::new();
         for (i, (name, text)) in check_files.iter().enumerate() {
+            // A pack's own data (checks/<pack>/pack.toml) is not a check file.
+            if name == "pack.toml" || name.ends_with("/pack.toml") {
+                continue;
+            }
             let builtin = !src.no_builtin && i < CHECK_FILES.len();
             let file: CheckFile = toml::from_str(text).map_err(|e| CatalogError {
                 file: name.clone(),

@@ -1,8 +1,8 @@
 //! Turns an OpenStack host's configuration under `--root` into `os.*` facts.
 
 use super::{
-    ini, logical, pysettings, release, Service, HORIZON_SETTINGS, INI_OPTIONS, SECRET_OPTIONS,
-    SERVICES,
+    ini, logical, pysettings, release, Service, BOOL_OPTIONS, HORIZON_SETTINGS, INI_OPTIONS,
+    SECRET_OPTIONS, SERVICES,
 };
 use crate::collect::accounts::Accounts;
 use crate::collect::files;
@@ -158,10 +158,29 @@ fn conf(fs: &RootFs, name: &str, abs: &str, facts: &mut Facts) {
             continue;
         };
         let secret = SECRET_OPTIONS.contains(option);
-        match option_value(v, secret) {
+        let parsed = option_value(v, secret).and_then(|val| {
+            if BOOL_OPTIONS.contains(option) {
+                oslo_bool(&val)
+            } else {
+                Ok(val)
+            }
+        });
+        match parsed {
             Ok(val) => facts.set(key, &src, val),
             Err(m) => facts.insert(key, Fact::from_missing(&src, m.context(abs))),
         }
+    }
+}
+
+/// `oslo_config.types.Boolean`.
+fn oslo_bool(v: &Value) -> Result<Value, Missing> {
+    let s = v.as_str().unwrap_or_default();
+    match s.to_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Ok(Value::Bool(true)),
+        "false" | "0" | "off" | "no" => Ok(Value::Bool(false)),
+        _ => Err(Missing::error(format!(
+            "{s:?} is not a boolean oslo.config accepts (the service would refuse to start)"
+        ))),
     }
 }
 

@@ -159,6 +159,7 @@ pub const INI_OPTIONS: &[(&str, &str, &str)] = &[
     ("cinder_conf", "oslo_middleware", "max_request_body_size"),
     ("cinder_conf", "key_manager", "backend"),
     ("glance_api_conf", "DEFAULT", "auth_strategy"),
+    ("glance_api_conf", "DEFAULT", "enable_v1_api"),
     (
         "glance_api_conf",
         "keystone_authtoken",
@@ -184,6 +185,21 @@ pub const INI_OPTIONS: &[(&str, &str, &str)] = &[
         "www_authenticate_uri",
     ),
     ("barbican_conf", "keystone_authtoken", "insecure"),
+];
+
+/// Options oslo.config registers as `BoolOpt`: their facts are JSON booleans, parsed as
+/// `oslo_config.types.Boolean` does (`true/1/on/yes`, `false/0/off/no`, any case); any
+/// other text makes the service refuse to start, and the fact is an error.
+pub const BOOL_OPTIONS: &[&str] = &[
+    "insecure",
+    "insecure_debug",
+    "api_insecure",
+    "nova_api_insecure",
+    "glance_api_insecure",
+    "neutron_api_insecure",
+    "cinder_api_insecure",
+    "use_ssl",
+    "enable_v1_api",
 ];
 
 /// Options holding a credential: only whether they are set becomes a fact.
