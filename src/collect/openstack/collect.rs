@@ -29,6 +29,7 @@ pub fn collect(fs: &RootFs, facts: &mut Facts) {
                     svc.dir, svc.id
                 );
                 facts.insert(&key, Fact::absent(&src, &why));
+                facts.insert(format!("os.release.{}", svc.id), Fact::absent(&src, &why));
                 // Nothing else of this service is looked at.
                 facts.namespace_missing(
                     &format!("os.file.{}.", svc.id),
@@ -68,6 +69,7 @@ pub fn collect(fs: &RootFs, facts: &mut Facts) {
     }
     horizon(fs, facts);
     glance_policy(fs, facts);
+    glance_v1(facts);
     manual(facts);
 }
 
@@ -299,6 +301,32 @@ fn horizon(fs: &RootFs, facts: &mut Facts) {
             ),
         }
     }
+}
+
+/// `os.glance.v1_api`: whether the Images API v1 is on (Check-Image-05 applies only then):
+/// glance-api.conf's `enable_v1_api`; absent when glance is not installed; unknown when the
+/// option is unset, as its default changed over the releases that had the v1 API.
+fn glance_v1(facts: &mut Facts) {
+    let key = "os.glance.v1_api";
+    let opt = "os.ini.glance_api_conf.DEFAULT.enable_v1_api";
+    let installed = facts
+        .get("os.service.glance")
+        .is_some_and(|f| f.value.is_some());
+    let fact = match facts.get(opt).map(|f| f.into_owned()) {
+        _ if !installed => Fact::absent("files:/etc/glance", "glance is not installed under the root"),
+        Some(f) if f.value.is_some() => f,
+        Some(f) if f.missing.as_ref().is_some_and(|m| m.reason.is_known_absent()) => {
+            Fact::from_missing(
+                f.source,
+                Missing::unsupported(
+                    "enable_v1_api is not set in /etc/glance/glance-api.conf and its default depended on the release: set it explicitly",
+                ),
+            )
+        }
+        Some(f) => f,
+        None => Fact::from_missing("oslo.config", Missing::not_collected("glance-api.conf was not read")),
+    };
+    facts.insert(key, fact);
 }
 
 /// The `copy_from` rule of glance's policy.json (Check-Image-05).
