@@ -477,3 +477,49 @@ fn hostile_configuration_files_give_reasons_not_values() {
     unknown("OS-DASHBOARD-04", "not a literal at line 5");
     unknown("OS-BLOCK-05", "fifo");
 }
+
+/// The keystone endpoint a service's configuration names is probed by the TLS collector,
+/// only with the deployment opt-in when --root is not /, and judged by the TLS checks.
+#[test]
+fn configured_keystone_endpoint_is_probed_on_opt_in() {
+    if common::tool("openssl").is_none() {
+        return;
+    }
+    let pki = tempfile::tempdir().unwrap();
+    common::tls::test_pki(pki.path(), &[]);
+    let (_server, port) = common::tls::s_server(pki.path(), "leaf.pem", "leaf.key", &[]);
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    std::fs::create_dir_all(root.join("etc/nova")).unwrap();
+    std::fs::write(
+        root.join("etc/nova/nova.conf"),
+        format!("[keystone_authtoken]\nwww_authenticate_uri = https://127.0.0.1:{port}/v3\n[glance]\napi_servers = http://127.0.0.1:1\n"),
+    )
+    .unwrap();
+    let collect = |extra: &[&str]| -> Value {
+        let o = Command::new(common::bin())
+            .args(["collect", "--no-db", "--tls-timeout-ms", "3000", "--root"])
+            .arg(root)
+            .args(extra)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let off = collect(&[]);
+    assert!(
+        off["facts"].get("tls.os-keystone.tls").is_none(),
+        "not probed without opt-in"
+    );
+    let on = collect(&["--probe-deployment", "yes"]);
+    assert_eq!(
+        on["facts"]["tls.os-keystone.tls"]["value"], true,
+        "{}",
+        on["facts"]
+    );
+    assert_eq!(
+        on["facts"]["tls.os-keystone.endpoint"]["value"],
+        format!("127.0.0.1:{port}")
+    );
+    // The plain-HTTP glance URL is left to its configuration check, not probed.
+    assert!(on["facts"].get("tls.os-glance.tls").is_none());
+}

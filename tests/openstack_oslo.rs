@@ -94,7 +94,12 @@ fn parser_agrees_with_oslo_config() {
         std::fs::write(&p, text).unwrap();
         paths.push(p);
     }
-    let o = Command::new(&py).arg("-c").arg(PY).args(&paths).output().unwrap();
+    let o = Command::new(&py)
+        .arg("-c")
+        .arg(PY)
+        .args(&paths)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let theirs: Value = serde_json::from_slice(&o.stdout).unwrap();
     let mut diffs = Vec::new();
@@ -148,14 +153,26 @@ fn lookup_agrees_with_oslo_config() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x.conf");
     std::fs::write(&p, text).unwrap();
-    let o = Command::new(&py).arg("-c").arg(LOOKUP_PY).arg(&p).output().unwrap();
+    let o = Command::new(&py)
+        .arg("-c")
+        .arg(LOOKUP_PY)
+        .arg(&p)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let theirs: Value = serde_json::from_slice(&o.stdout).unwrap();
     let i = ini::parse_oslo(text).unwrap();
     for (k, v) in theirs.as_object().unwrap() {
         let (s, opt) = k.split_once('.').unwrap();
-        assert_eq!(i.get(s, opt).map(str::to_string), v.as_str().map(str::to_string), "{k}");
+        assert_eq!(
+            i.get(s, opt).map(str::to_string),
+            v.as_str().map(str::to_string),
+            "{k}"
+        );
     }
     assert_eq!(theirs["keystone_authtoken.insecure"], Value::Null);
-    assert_eq!(theirs["keystone_authtoken.www_authenticate_uri"], "https://b");
+    assert_eq!(
+        theirs["keystone_authtoken.www_authenticate_uri"],
+        "https://b"
+    );
 }

@@ -91,7 +91,16 @@ pub fn collect(opts: &CollectOptions) -> Collected {
     // Keep last: matches the installed version (cs.version from the DB, else packages).
     crate::vuln::annotate(&mut facts);
     // TLS last: it reads the facts collected so far (ports, host, root CA).
-    let tls_facts = tls::collect(&tls_options(opts), &facts);
+    let mut topts = tls_options(opts);
+    if topts.probe_deployment {
+        // The OpenStack API endpoints the services' configuration names (keystone, glance).
+        let os = openstack::tls_endpoints(&facts);
+        topts.endpoints.extend(
+            os.into_iter()
+                .filter(|e| !opts.endpoints.iter().any(|x| x.label == e.label)),
+        );
+    }
+    let tls_facts = tls::collect(&topts, &facts);
     facts.merge(tls_facts);
     Collected { facts }
 }

@@ -18,11 +18,13 @@
 //! * `os.manual.<item>`: never a value: what needs a manual test, and how.
 
 mod collect;
+pub mod endpoints;
 pub mod ini;
 pub mod pysettings;
 pub mod release;
 
 pub use collect::collect;
+pub use endpoints::tls_endpoints;
 
 /// One service's configuration directory, owner rule and checklist files.
 pub struct Service {
