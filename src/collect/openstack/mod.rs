@@ -21,6 +21,7 @@ mod collect;
 pub mod endpoints;
 pub mod ini;
 pub mod pysettings;
+mod pytokens;
 pub mod release;
 
 pub use collect::collect;
