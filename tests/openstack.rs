@@ -304,6 +304,14 @@ fn compliant_host_passes_every_automated_item() {
             assert_eq!(outcome, "pass", "{id}: {reason}");
         }
     }
+    // The OpenStack profile judges only the pack, and this host meets it.
+    let (v, _) = audit(t.path(), &["--profile", "openstack-checklist"]);
+    let all = v["results"].as_array().unwrap();
+    assert_eq!(all.len(), 54);
+    assert!(all
+        .iter()
+        .all(|r| r["id"].as_str().unwrap().starts_with("OS-")));
+    assert_eq!(v["profile"]["name"], "openstack-checklist");
 }
 
 #[test]
