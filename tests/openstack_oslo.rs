@@ -41,6 +41,9 @@ const CASES: &[(&str, &str)] = &[
     ("err-empty-key", "[a]\n= v\n"),
     ("err-orphan-continuation", "[a]\n\n  orphan\n"),
     ("err-unclosed-section", "[a\nk = v\n"),
+    ("err-bom", "\u{feff}[DEFAULT]\nk = v\n"),
+    ("nul-and-controls", "[a]\nk = v\u{0}w\nj = \u{7}\n"),
+    ("many-equals", "[a]\nk = a=b=c\nurl=https://h/?x=1&y=2\n"),
 ];
 
 const PY: &str = r#"

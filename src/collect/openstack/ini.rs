@@ -22,7 +22,7 @@
 //!   `api-paste.ini`: section names keep their case, option names are lower-cased, values
 //!   in `[DEFAULT]` are inherited by every section, comments may be indented.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// One `key = value` occurrence.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +149,8 @@ fn split_key_value(line: &str, n: usize) -> Result<(String, String), ParseError>
 /// Parses text with oslo.config's rules (see the module docs).
 pub fn parse_oslo(text: &str) -> Result<Ini, ParseError> {
     let mut ini = Ini::default();
+    // Sections seen (a set: a hostile file with many sections stays linear).
+    let mut seen: HashSet<String> = HashSet::new();
     let mut section: Option<String> = None;
     let mut pending: Option<(String, Vec<String>, usize)> = None;
     let flush = |ini: &mut Ini,
@@ -192,7 +194,7 @@ pub fn parse_oslo(text: &str) -> Result<Ini, ParseError> {
                 return Err(err(n, "empty section name"));
             }
             let name = normalize_group(&line[1..line.len() - 1]);
-            if !ini.sections.contains(&name) {
+            if seen.insert(name.clone()) {
                 ini.sections.push(name.clone());
             }
             section = Some(name);
@@ -236,6 +238,8 @@ fn split_lines(text: &str) -> Vec<&str> {
 /// Duplicate options are an error there (`strict`), so they are here.
 pub fn parse_paste(text: &str) -> Result<Ini, ParseError> {
     let mut ini = Ini::default();
+    let mut sections: HashSet<String> = HashSet::new();
+    let mut options: HashSet<(String, String)> = HashSet::new();
     let mut section: Option<String> = None;
     let mut last: Option<usize> = None; // index of the entry a continuation extends
     for (i, raw) in split_lines(text).into_iter().enumerate() {
@@ -262,7 +266,7 @@ pub fn parse_paste(text: &str) -> Result<Ini, ParseError> {
                 return Err(err(n, "section line does not end with `]`"));
             };
             let name = rest[..end].to_string();
-            if ini.sections.contains(&name) {
+            if !sections.insert(name.clone()) {
                 return Err(err(n, format!("duplicate section {name:?}")));
             }
             ini.sections.push(name.clone());
@@ -280,7 +284,7 @@ pub fn parse_paste(text: &str) -> Result<Ini, ParseError> {
             (Some(e), Some(c)) => e.min(c),
         };
         let key = stripped[..cut].trim().to_lowercase();
-        if ini.entries.iter().any(|e| e.section == s && e.key == key) {
+        if !options.insert((s.clone(), key.clone())) {
             return Err(err(n, format!("duplicate option {key:?} in [{s}]")));
         }
         ini.entries.push(Entry {
@@ -333,6 +337,30 @@ mod tests {
         ] {
             assert!(parse_oslo(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Hostile sizes stay linear: 2 MiB of sections, of keys and of continuations.
+    #[test]
+    fn large_inputs_are_linear() {
+        let t0 = std::time::Instant::now();
+        let mut sections = String::new();
+        let mut keys = String::from("[a]\n");
+        let mut cont = String::from("[a]\nk = v\n");
+        for i in 0..150_000 {
+            sections.push_str(&format!("[s{i}]\n"));
+            keys.push_str(&format!("k{i} = v\n"));
+            cont.push_str(" x\n");
+        }
+        assert_eq!(parse_oslo(&sections).unwrap().sections.len(), 150_000);
+        assert_eq!(parse_paste(&sections).unwrap().sections.len(), 150_000);
+        assert_eq!(parse_oslo(&keys).unwrap().entries.len(), 150_000);
+        assert_eq!(parse_paste(&keys).unwrap().entries.len(), 150_000);
+        assert_eq!(parse_oslo(&cont).unwrap().entries.len(), 1);
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t0.elapsed()
+        );
     }
 
     #[test]
