@@ -29,6 +29,9 @@ pub struct Settings {
     names: BTreeMap<String, Setting>,
     /// When set, every name is unknown for this reason (syntax error, exec, globals()).
     pub whole_file: Option<String>,
+    /// The last `from m import *`: (line, module). Names not assigned after it may come
+    /// from it.
+    star: Option<(usize, String)>,
 }
 
 impl Settings {
@@ -37,7 +40,16 @@ impl Settings {
         if let Some(why) = &self.whole_file {
             return Some(Setting::Unknown(why.clone()));
         }
-        self.names.get(name).cloned()
+        let star = |(line, module): &(usize, String)| {
+            Setting::Unknown(format!(
+                "{name} may be bound by `from {module} import *` at line {line}"
+            ))
+        };
+        match (self.names.get(name), &self.star) {
+            (Some(Setting::Known { line, .. }), Some(st)) if st.0 > *line => Some(star(st)),
+            (None, Some(st)) => Some(star(st)),
+            (found, _) => found.cloned(),
+        }
     }
 }
 
@@ -159,13 +171,7 @@ fn import(st: &mut Settings, toks: &[Tok], line: usize) {
         })
         .collect();
     if toks.iter().any(|t| *t == Tok::Op("*".into())) {
-        for (n, s) in st.names.iter_mut() {
-            if matches!(s, Setting::Known { .. }) {
-                *s = Setting::Unknown(format!(
-                    "{n} may be replaced by `from {module} import *` at line {line}"
-                ));
-            }
-        }
+        st.star = Some((line, module));
         return;
     }
     let names: Vec<&Tok> = if toks[0] == Tok::Name("from".into()) {
@@ -498,8 +504,17 @@ mod tests {
         let s = parse("def f():\n    X = 1\n    global Y\nX = True\n");
         assert_eq!(known(&s, "X"), json!(true));
         assert!(why(&s, "Y").contains("global"));
-        let s = parse("X = True\nfrom local_settings_d import *\n");
+        let s = parse("X = True\nfrom local_settings_d import *\nY = 1\n");
         assert!(why(&s, "X").contains("import *"));
+        assert!(why(&s, "NEVER_ASSIGNED").contains("import *"));
+        assert_eq!(known(&s, "Y"), json!(1));
+        // Linear on hostile sizes: many assignments interleaved with star imports.
+        let t0 = std::time::Instant::now();
+        let big: String = (0..50_000)
+            .map(|i| format!("N{i} = [{i}, 'x']\nfrom m import *\n"))
+            .collect();
+        assert!(why(&parse(&big), "N0").contains("import *"));
+        assert!(t0.elapsed() < std::time::Duration::from_secs(20));
         let s = parse("X = True\nglobals()['X'] = False\n");
         assert!(why(&s, "X").contains("globals"));
         let s = parse("X = 'unterminated\n");
