@@ -432,6 +432,33 @@ fn release_decides_the_auth_strategy_items() {
         "{:?}",
         r["OS-NEUTRON-03"]
     );
+    // An EL or source install: the release from the Python distribution metadata.
+    dir(
+        root,
+        "usr/lib/python3.9/site-packages/neutron-15.3.0.dist-info",
+        0o755,
+        0,
+        0,
+    );
+    dir(
+        root,
+        "usr/lib/python3.9/site-packages/nova-18.0.0-py3.9.egg-info",
+        0o755,
+        0,
+        0,
+    );
+    let (v, _) = audit(root, &[]);
+    let r = os_results(&v);
+    assert_eq!(
+        r["OS-NEUTRON-03"].0, "not_applicable",
+        "Train: {:?}",
+        r["OS-NEUTRON-03"]
+    );
+    assert_eq!(
+        r["OS-COMPUTE-03"].0, "fail",
+        "Rocky applies: {:?}",
+        r["OS-COMPUTE-03"]
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ const CONF_CAP: u64 = 2 * 1024 * 1024;
 pub fn collect(fs: &RootFs, facts: &mut Facts) {
     let acc = Accounts::load(fs);
     let dpkg = read_dpkg(fs);
+    let dists = python_dists(fs);
     for svc in SERVICES {
         let key = format!("os.service.{}", svc.id);
         let src = format!("files:{}", svc.dir);
@@ -65,7 +66,7 @@ pub fn collect(fs: &RootFs, facts: &mut Facts) {
         for (name, file) in svc.pastes {
             paste(fs, name, &format!("{}/{file}", svc.dir), facts);
         }
-        release_of(svc.id, &dpkg, facts);
+        release_of(svc.id, &dpkg, &dists, facts);
     }
     horizon(fs, facts);
     glance_policy(fs, facts);
@@ -225,54 +226,96 @@ fn read_dpkg(fs: &RootFs) -> Result<Vec<(String, String, String)>, Missing> {
     ))
 }
 
-fn release_of(svc: &str, dpkg: &Result<Vec<(String, String, String)>, Missing>, facts: &mut Facts) {
+/// Python library directories where distribution metadata is looked for.
+const PY_LIB_PARENTS: &[&str] = &["/usr/lib", "/usr/lib64", "/usr/local/lib"];
+
+/// (project, version, path) of every `*.dist-info` / `*.egg-info` in the system's Python
+/// library directories (each listing capped).
+fn python_dists(fs: &RootFs) -> Vec<(String, String, String)> {
+    let mut dirs = vec!["/usr/lib/python3/dist-packages".to_string()];
+    for parent in PY_LIB_PARENTS {
+        let Ok((names, _)) = fs.list_dir(parent, 10_000) else {
+            continue;
+        };
+        for n in names {
+            let n = n.to_string_lossy();
+            if n.starts_with("python3") {
+                for sub in ["site-packages", "dist-packages"] {
+                    dirs.push(format!("{parent}/{n}/{sub}"));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for d in dirs {
+        let Ok((names, _)) = fs.list_dir(&d, 20_000) else {
+            continue;
+        };
+        for n in names {
+            let n = n.to_string_lossy();
+            if let Some((p, v)) = release::dist_info(&n) {
+                out.push((p, v, format!("{d}/{n}")));
+            }
+        }
+    }
+    out
+}
+
+fn release_of(
+    svc: &str,
+    dpkg: &Result<Vec<(String, String, String)>, Missing>,
+    dists: &[(String, String, String)],
+    facts: &mut Facts,
+) {
     let key = format!("os.release.{svc}");
-    let src = "dpkg:/var/lib/dpkg/status";
     let Some((_, pkgs, _)) = release::PACKAGES.iter().find(|(s, _, _)| *s == svc) else {
         return;
     };
-    let all = match dpkg {
-        Ok(a) => a,
-        Err(m) => {
-            // Without a package database the release is unknown, never guessed.
-            let m = Missing::new(
-                if m.reason.is_known_absent() {
-                    MissingReason::NotCollected
-                } else {
-                    m.reason
-                },
-                m.detail.clone(),
-            );
-            facts.insert(
-                key,
-                Fact::from_missing(src, m.context("installed release unknown")),
-            );
-            return;
-        }
-    };
-    let hit = pkgs.iter().find_map(|p| {
-        all.iter()
-            .find(|(n, _, s)| n == p && s.ends_with(" installed"))
+    let from_dpkg = dpkg.as_ref().ok().and_then(|all| {
+        pkgs.iter().find_map(|p| {
+            all.iter()
+                .find(|(n, _, s)| n == p && s.ends_with(" installed"))
+                .map(|(n, v, _)| {
+                    (
+                        n.clone(),
+                        v.clone(),
+                        "dpkg:/var/lib/dpkg/status".to_string(),
+                    )
+                })
+        })
     });
-    match hit {
-        None => facts.insert(
+    let project = release::python_project(svc);
+    let from_python = || {
+        dists
+            .iter()
+            .find(|(p, _, _)| p == project)
+            .map(|(p, v, path)| (p.clone(), v.clone(), format!("python-metadata:{path}")))
+    };
+    let Some((package, version, src)) = from_dpkg.or_else(from_python) else {
+        let dpkg_says = match dpkg {
+            Ok(_) => format!("none of {} is installed according to dpkg", pkgs.join(", ")),
+            Err(m) => m.detail.clone(),
+        };
+        let reason = match dpkg {
+            Err(m) if !m.reason.is_known_absent() => m.reason,
+            _ => MissingReason::NotCollected,
+        };
+        let why = format!(
+            "installed release unknown: {dpkg_says}; no {project}-<version>.dist-info or .egg-info in the Python library directories"
+        );
+        facts.insert(
             key,
-            Fact::from_missing(
-                src,
-                Missing::not_collected(format!(
-                    "installed release unknown: none of {} is installed according to dpkg",
-                    pkgs.join(", ")
-                )),
-            ),
+            Fact::from_missing("packages", Missing::new(reason, why)),
+        );
+        return;
+    };
+    match release::series(svc, &version) {
+        Ok((ord, name)) => facts.set(
+            key,
+            &src,
+            json!({"series": name, "ordinal": ord, "package": package, "version": version}),
         ),
-        Some((p, v, _)) => match release::series(svc, v) {
-            Ok((ord, name)) => facts.set(
-                key,
-                src,
-                json!({"series": name, "ordinal": ord, "package": p, "version": v}),
-            ),
-            Err(why) => facts.insert(key, Fact::from_missing(src, Missing::unsupported(why))),
-        },
+        Err(why) => facts.insert(key, Fact::from_missing(&src, Missing::unsupported(why))),
     }
 }
 

@@ -5,7 +5,11 @@
 //! covers Queens (17) through 2025.2 Flamingo (32), from the per-series release pages at
 //! <https://releases.openstack.org/> (e.g. nova 18.0.0 = Rocky, keystone 14.0.0 = Rocky,
 //! cinder 13.0.0, glance 17.0.0, neutron 13.0.0, manila 7.0.0, barbican 7.0.0); a major
-//! outside it is reported as unsupported rather than guessed.
+//! outside it is reported as unsupported rather than guessed. The version comes from the
+//! dpkg database, else from the Python distribution metadata the service installed
+//! (`<project>-<version>.dist-info` / `.egg-info` under the system's Python library
+//! directories), which also covers EL/RDO hosts and source installs; the RPM database is
+//! not read.
 
 /// Series names by ordinal (17 = Queens ... 32 = 2025.2 Flamingo).
 pub const SERIES: &[(u32, &str)] = &[
@@ -81,6 +85,27 @@ pub fn major(version: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
+/// A Python distribution's metadata directory name -> (project, version):
+/// `nova-27.1.0.dist-info` -> ("nova", "27.1.0"), `nova-18.0.0-py3.6.egg-info` ->
+/// ("nova", "18.0.0"). Project names are lower-cased with `_` as `-`.
+pub fn dist_info(name: &str) -> Option<(String, String)> {
+    let stem = name
+        .strip_suffix(".dist-info")
+        .or_else(|| name.strip_suffix(".egg-info"))?;
+    let cut = stem
+        .char_indices()
+        .find(|(i, c)| *c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()))?
+        .0;
+    let project = stem[..cut].to_ascii_lowercase().replace('_', "-");
+    let version = stem[cut + 1..].split('-').next()?.to_string();
+    Some((project, version))
+}
+
+/// The Python project whose version is the service's release.
+pub fn python_project(service: &str) -> &str {
+    service
+}
+
 /// `(ordinal, series)` of a service's package version, or why not.
 pub fn series(service: &str, version: &str) -> Result<(u32, &'static str), String> {
     let (_, _, off) = PACKAGES
@@ -113,5 +138,19 @@ mod tests {
         assert!(series("nova", "12.0.0").is_err());
         assert!(series("nova", "abc").is_err());
         assert!(series("swift", "2.0").is_err());
+        assert_eq!(
+            dist_info("nova-27.1.0.dist-info"),
+            Some(("nova".into(), "27.1.0".into()))
+        );
+        assert_eq!(
+            dist_info("python_keystone-14.0.0-py3.6.egg-info"),
+            Some(("python-keystone".into(), "14.0.0".into()))
+        );
+        assert_eq!(
+            dist_info("oslo.config-9.0.0.dist-info"),
+            Some(("oslo.config".into(), "9.0.0".into()))
+        );
+        assert_eq!(dist_info("nova"), None);
+        assert_eq!(dist_info("nova-abc.dist-info"), None);
     }
 }
