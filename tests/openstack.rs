@@ -496,6 +496,15 @@ fn hostile_configuration_files_give_reasons_not_values() {
         0,
         id("horizon"),
     );
+    // PasteDeploy refuses a duplicate section: the paste facts are errors, never a pass.
+    put(
+        root,
+        "etc/keystone/keystone-paste.ini",
+        "[pipeline:api_v3]\npipeline = a\n[pipeline:api_v3]\npipeline = b\n",
+        0o640,
+        id("keystone"),
+        id("keystone"),
+    );
     // A FIFO where a config file should be is never opened (the audit would hang).
     let fifo = root.join("etc/cinder/cinder.conf");
     std::fs::remove_file(&fifo).unwrap();
@@ -511,6 +520,7 @@ fn hostile_configuration_files_give_reasons_not_values() {
     unknown("OS-DASHBOARD-05", "inside a block at line 4");
     unknown("OS-DASHBOARD-04", "not a literal at line 5");
     unknown("OS-BLOCK-05", "fifo");
+    unknown("OS-IDENTITY-06", "duplicate section");
 }
 
 /// The keystone endpoint a service's configuration names is probed by the TLS collector,
