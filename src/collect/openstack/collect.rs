@@ -419,3 +419,23 @@ fn manual(facts: &mut Facts) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_values() {
+        assert_eq!(
+            redact_userinfo("https://u:pw@a:1/x,http://b:2"),
+            "https://***@a:1/x,http://b:2"
+        );
+        assert_eq!(option_value("a$$b", false).unwrap(), json!("a$b"));
+        assert!(option_value("$proto://k", false).is_err());
+        assert_eq!(option_value("<none>", true).unwrap(), json!({"set": false}));
+        assert_eq!(option_value("tok", true).unwrap(), json!({"set": true}));
+        assert_eq!(oslo_bool(&json!("ON")).unwrap(), json!(true));
+        assert_eq!(oslo_bool(&json!("0")).unwrap(), json!(false));
+        assert!(oslo_bool(&json!("maybe")).is_err());
+    }
+}
