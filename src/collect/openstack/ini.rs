@@ -339,7 +339,9 @@ mod tests {
         }
     }
 
-    /// Hostile sizes stay linear: 2 MiB of sections, of keys and of continuations.
+    /// Hostile sizes stay linear: 2 MiB of sections, of keys and of continuations (a
+    /// quadratic parser takes far longer than the generous bound, even in debug builds
+    /// on a loaded machine).
     #[test]
     fn large_inputs_are_linear() {
         let t0 = std::time::Instant::now();
@@ -357,7 +359,7 @@ mod tests {
         assert_eq!(parse_paste(&keys).unwrap().entries.len(), 150_000);
         assert_eq!(parse_oslo(&cont).unwrap().entries.len(), 1);
         assert!(
-            t0.elapsed() < std::time::Duration::from_secs(20),
+            t0.elapsed() < std::time::Duration::from_secs(120),
             "{:?}",
             t0.elapsed()
         );

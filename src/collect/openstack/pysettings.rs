@@ -514,7 +514,7 @@ mod tests {
             .map(|i| format!("N{i} = [{i}, 'x']\nfrom m import *\n"))
             .collect();
         assert!(why(&parse(&big), "N0").contains("import *"));
-        assert!(t0.elapsed() < std::time::Duration::from_secs(20));
+        assert!(t0.elapsed() < std::time::Duration::from_secs(120));
         let s = parse("X = True\nglobals()['X'] = False\n");
         assert!(why(&s, "X").contains("globals"));
         let s = parse("X = 'unterminated\n");
