@@ -98,10 +98,13 @@ impl<'a> Evaluator<'a> {
             match self.eval(w) {
                 Tri::True => {}
                 Tri::False => {
+                    let cond = w.describe(&self.env.params);
                     return (
                         Outcome::NotApplicable,
-                        Some("the check's applicability condition does not hold".into()),
-                    )
+                        Some(format!(
+                            "the check's applicability condition does not hold ({cond})"
+                        )),
+                    );
                 }
                 Tri::NotApplicable(r) => return (Outcome::NotApplicable, Some(r)),
                 Tri::Unknown(r) => {

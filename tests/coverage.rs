@@ -165,7 +165,7 @@ fn coverage_doc_lists_every_key_and_only_real_checks() {
         missing.join(", ")
     );
     let cat = Catalog::builtin().unwrap();
-    let id_re = regex::Regex::new(r"\bCS-[A-Z]+-[0-9]{3}\b").unwrap();
+    let id_re = regex::Regex::new(r"\b(?:CS-[A-Z]+-[0-9]{3}|OS-[A-Z]+-[0-9]{2})\b").unwrap();
     let unknown: BTreeSet<&str> = id_re
         .find_iter(&doc)
         .map(|m| m.as_str())

@@ -10,6 +10,7 @@ pub mod files;
 pub mod host;
 pub mod jvm;
 pub mod listeners;
+pub mod openstack;
 pub mod packages;
 pub mod procs;
 pub mod properties;

@@ -136,9 +136,15 @@ pub const STEPS: &[Step] = &[
         run: vuln_step,
     },
     Step {
+        name: "openstack",
+        owns: &["os."],
+        after: &[],
+        run: openstack_step,
+    },
+    Step {
         name: "tls",
         owns: &["tls."],
-        after: &["database", "tls_endpoints"],
+        after: &["database", "tls_endpoints", "openstack"],
         run: tls_step,
     },
 ];
@@ -222,8 +228,26 @@ fn tls_endpoints_step(ctx: &StepContext) -> Facts {
     Facts::new()
 }
 
+fn openstack_step(ctx: &StepContext) -> Facts {
+    let mut facts = Facts::new();
+    super::openstack::collect(&ctx.fs, &mut facts);
+    facts
+}
+
 fn tls_step(ctx: &StepContext) -> Facts {
-    let opts = super::tls_options(&ctx.opts);
+    let mut opts = super::tls_options(&ctx.opts);
+    if opts.probe_deployment {
+        // The OpenStack API endpoints the services' configuration names: probed with the
+        // `--endpoint`s (probed again here, as they were probed before these were known).
+        let os: Vec<_> = super::openstack::tls_endpoints(&ctx.facts)
+            .into_iter()
+            .filter(|e| !opts.endpoints.iter().any(|x| x.label == e.label))
+            .collect();
+        if !os.is_empty() {
+            opts.endpoints.extend(os);
+            return tls::collect(&opts, &ctx.facts);
+        }
+    }
     match ctx.handoff.get::<tls::ExplicitProbes>(TLS_EXPLICIT) {
         Some(probes) => tls::collect_with(&opts, &ctx.facts, &probes),
         None => tls::collect(&opts, &ctx.facts),
