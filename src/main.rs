@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use stackposture::catalog::{Catalog, CatalogSource, Profile, Severity};
 use stackposture::collect::{self, CollectOptions};
 use stackposture::facts::Facts;
-use stackposture::report::{self, table::TableOptions, Format};
+use stackposture::report::{self, Format, RenderOptions};
 use stackposture::EvalOptions;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -223,12 +223,22 @@ struct EvalArgs {
     #[arg(long)]
     profile: Option<String>,
     /// Report format: table (people), json (versioned report), junit (CI), sarif (code
-    /// scanning), prometheus (textfile collector).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    /// scanning), prometheus (textfile collector), html (one self-contained page), csv
+    /// (one row per result), markdown (tickets). Several, comma-separated, with
+    /// --output-dir: `--format json,sarif,html --output-dir DIR`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "table")]
+    format: Vec<Format>,
     /// Write the report here instead of standard output.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "output_dir")]
     output: Option<PathBuf>,
+    /// Write each format to DIR/report.<ext> (report.json, report.sarif, report.html,
+    /// report.junit.xml, report.csv, report.md, report.prom, report.txt).
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// SARIF: include passing, unknown, error and not-applicable results too (default:
+    /// failures only; GitHub code scanning would raise every result as an alert).
+    #[arg(long)]
+    all_results: bool,
     /// Exit 1 when a check at or above this severity fails (default: the profile's).
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<SeverityArg>,
@@ -241,7 +251,8 @@ struct EvalArgs {
     /// Colour in the table: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
-    /// Hide passing checks in the table.
+    /// Hide passing checks in the table, HTML and Markdown (and in SARIF, even with
+    /// --all-results).
     #[arg(long)]
     only_findings: bool,
     /// Waivers file (TOML [[waiver]] check/reason/expires/hosts): accepted findings stop
@@ -450,6 +461,39 @@ fn db_opts(a: &DbArgs) -> Result<collect::database::DbOptions, Failure> {
     })
 }
 
+/// One format to --output or stdout; any number to --output-dir.
+fn emit_formats(
+    report: &report::Report,
+    e: &EvalArgs,
+    opts: &RenderOptions,
+) -> Result<(), Failure> {
+    let mut formats: Vec<Format> = Vec::new();
+    for f in &e.format {
+        if !formats.contains(f) {
+            formats.push(*f);
+        }
+    }
+    let Some(dir) = &e.output_dir else {
+        return match formats.as_slice() {
+            [f] => emit(&report::render(report, *f, opts), e.output.as_ref()),
+            _ => Err(usage("several formats need --output-dir DIR")),
+        };
+    };
+    if !dir.is_dir() {
+        return Err(cannot_run(format!(
+            "--output-dir {}: not a directory",
+            dir.display()
+        )));
+    }
+    for f in formats {
+        emit(
+            &report::render(report, f, opts),
+            Some(&dir.join(f.file_name())),
+        )?;
+    }
+    Ok(())
+}
+
 fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
     let cat = load_catalog(&e.catalog)?;
     let profile = pick_profile(&cat, e.profile.as_deref())?;
@@ -487,21 +531,20 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
             waivers,
         },
     );
-    let tty = e.output.is_none() && std::io::stdout().is_terminal();
+    let to_stdout = e.output.is_none() && e.output_dir.is_none();
+    let tty = to_stdout && std::io::stdout().is_terminal();
     let color = match e.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    let topts = TableOptions {
+    let opts = RenderOptions {
         color,
         width: if tty { None } else { Some(120) },
         show_passed: !e.only_findings,
+        all_results: e.all_results,
     };
-    emit(
-        &report::render(&report, e.format, &topts),
-        e.output.as_ref(),
-    )?;
+    emit_formats(&report, e, &opts)?;
     Ok(if report.verdict.exit_code == 0 {
         EXIT_OK
     } else {

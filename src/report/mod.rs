@@ -1,10 +1,16 @@
 //! The report: one struct, rendered by one module per format.
 
+pub mod anchor;
+pub mod csv;
+pub mod escape;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod prometheus;
 pub mod sarif;
 pub mod table;
+pub mod view;
 
 use crate::catalog::{Profile, Severity};
 use crate::evaluate::CheckResult;
@@ -59,6 +65,10 @@ pub struct Report {
     pub summary: Scores,
     pub sources: BTreeMap<String, SourceStatus>,
     pub results: Vec<CheckResult>,
+    /// Sources (`db.properties:12`) of the facts that anchor DB and TLS results to a line
+    /// (see `anchor`); not part of the JSON report.
+    #[serde(skip)]
+    pub anchors: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -104,26 +114,74 @@ impl Report {
             summary,
             sources: facts.sources.clone(),
             results,
+            anchors: anchor::collect(facts),
         }
     }
 }
 
 /// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
     Junit,
     Sarif,
     Prometheus,
+    Html,
+    Csv,
+    Markdown,
 }
 
-pub fn render(report: &Report, format: Format, opts: &table::TableOptions) -> String {
+impl Format {
+    /// The file name used with `--output-dir`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Table => "report.txt",
+            Format::Json => "report.json",
+            Format::Junit => "report.junit.xml",
+            Format::Sarif => "report.sarif",
+            Format::Prometheus => "report.prom",
+            Format::Html => "report.html",
+            Format::Csv => "report.csv",
+            Format::Markdown => "report.md",
+        }
+    }
+}
+
+/// How the human formats are drawn, and which results the SARIF file holds.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Colour in the table.
+    pub color: bool,
+    /// Fixed table width; `None` lets the table fit the terminal.
+    pub width: Option<u16>,
+    /// Show passing checks in the table, HTML and Markdown (default: only counts of them).
+    pub show_passed: bool,
+    /// SARIF: include passes, unknowns, errors and not-applicable results (default:
+    /// failures only, as GitHub code scanning raises every result as an alert).
+    pub all_results: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            color: false,
+            width: Some(120),
+            show_passed: true,
+            all_results: false,
+        }
+    }
+}
+
+pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
     match format {
         Format::Table => table::render(report, opts),
         Format::Json => json::render(report),
         Format::Junit => junit::render(report),
-        Format::Sarif => sarif::render(report),
+        Format::Sarif => sarif::render(report, opts.all_results && opts.show_passed),
         Format::Prometheus => prometheus::render(report),
+        Format::Html => html::render(report, opts),
+        Format::Csv => csv::render(report),
+        Format::Markdown => markdown::render(report, opts),
     }
 }

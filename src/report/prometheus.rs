@@ -5,10 +5,9 @@ use super::Report;
 use crate::evaluate::Outcome;
 use std::fmt::Write as _;
 
+/// Label values: the text format's escapes, and no raw control byte (NUL included).
 fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    super::escape::prometheus_label(v)
 }
 
 pub fn render(report: &Report) -> String {
