@@ -58,7 +58,9 @@ enum Command {
         eval: EvalArgs,
     },
     /// Compare two JSON reports (same host over time, or two hosts): regressions, fixes,
-    /// coverage changes and score deltas. Exit 1 when a check regressed.
+    /// coverage changes and score deltas. Exit 1 when a check regressed, a failing check
+    /// disappeared or a decided check became unknown; exit 3 for a report of a schema
+    /// version this build does not read.
     Diff {
         /// The earlier (or reference) report, from `--format json`.
         before: PathBuf,
@@ -583,12 +585,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
                 let text = std::fs::read_to_string(p)
                     .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
-                serde_json::from_str(&text).map_err(|e| {
-                    cannot_run(format!(
-                        "{}: not a stackposture JSON report: {e}",
-                        p.display()
-                    ))
-                })
+                stackposture::diff::parse_report(&text)
+                    .map_err(|e| cannot_run(format!("{}: {e}", p.display())))
             };
             let d = stackposture::diff::diff(&read(&before)?, &read(&after)?);
             let text = match format {
@@ -596,11 +594,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 _ => stackposture::diff::render_text(&d),
             };
             emit(&text, None)?;
-            Ok(if d.regressions > 0 {
-                EXIT_FINDINGS
-            } else {
-                EXIT_OK
-            })
+            Ok(d.exit_code())
         }
         Command::Privileges { collect, format } => {
             let opts = collect_opts(&collect)?;

@@ -488,6 +488,15 @@ fn diff_reports_regressions_and_fixes() {
         code(&run(&["diff", a.to_str().unwrap(), "/nonexistent.json"])),
         3
     );
+    // A report from a future major schema version is refused, not misread.
+    let future = out.path().join("future.json");
+    let text = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(&future, text.replacen("\"1.0.0\"", "\"2.0.0\"", 1)).unwrap();
+    let o = run(&["diff", a.to_str().unwrap(), future.to_str().unwrap()]);
+    assert_eq!(code(&o), 3);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("schema version \"2.0.0\" is not supported")
+    );
 }
 
 #[test]
