@@ -50,10 +50,12 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Evaluate a facts file written by `collect`.
+    /// Evaluate facts files written by `collect` (the catalog is loaded once).
     Evaluate {
-        /// The facts file (JSON).
-        facts: PathBuf,
+        /// Facts files (JSON), or directories of them (`*.json`, not recursive). More
+        /// than one needs --output-dir: DIR/<file name>.report.<ext>.
+        #[arg(required = true)]
+        facts: Vec<PathBuf>,
         #[command(flatten)]
         eval: EvalArgs,
     },
@@ -468,6 +470,7 @@ fn emit_formats(
     report: &report::Report,
     e: &EvalArgs,
     opts: &RenderOptions,
+    prefix: Option<&str>,
 ) -> Result<(), Failure> {
     let mut formats: Vec<Format> = Vec::new();
     for f in &e.format {
@@ -488,17 +491,25 @@ fn emit_formats(
         )));
     }
     for f in formats {
-        emit(
-            &report::render(report, f, opts),
-            Some(&dir.join(f.file_name())),
-        )?;
+        let name = match prefix {
+            Some(p) => format!("{p}.{}", f.file_name()),
+            None => f.file_name().to_string(),
+        };
+        emit(&report::render(report, f, opts), Some(&dir.join(name)))?;
     }
     Ok(())
 }
 
-fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
+/// What every facts file of one `evaluate` (or the one `audit`) is judged with: the
+/// catalog is loaded and the waivers read once.
+struct Evaluator {
+    cat: Catalog,
+    opts: EvalOptions,
+}
+
+fn evaluator(e: &EvalArgs) -> Result<Evaluator, Failure> {
     let cat = load_catalog(&e.catalog)?;
-    let profile = pick_profile(&cat, e.profile.as_deref())?;
+    pick_profile(&cat, e.profile.as_deref())?;
     if let Some(m) = e.min_score {
         if !(0.0..=100.0).contains(&m) {
             return Err(usage("--min-score must be between 0 and 100"));
@@ -522,17 +533,16 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
         }
         None => Vec::new(),
     };
-    let report = stackposture::build_report(
-        &cat,
-        profile,
-        facts,
-        &EvalOptions {
-            fail_on: e.fail_on.map(Severity::from),
-            min_score: e.min_score,
-            as_of,
-            waivers,
-        },
-    );
+    let opts = EvalOptions {
+        fail_on: e.fail_on.map(Severity::from),
+        min_score: e.min_score,
+        as_of,
+        waivers,
+    };
+    Ok(Evaluator { cat, opts })
+}
+
+fn render_options(e: &EvalArgs) -> RenderOptions {
     let to_stdout = e.output.is_none() && e.output_dir.is_none();
     let tty = to_stdout && std::io::stdout().is_terminal();
     let color = match e.color {
@@ -540,18 +550,54 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
         ColorArg::Never => false,
         ColorArg::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    let opts = RenderOptions {
+    RenderOptions {
         color,
         width: if tty { None } else { Some(120) },
         show_passed: !e.only_findings,
         all_results: e.all_results,
-    };
-    emit_formats(&report, e, &opts)?;
+    }
+}
+
+/// Evaluates one facts set and writes its report(s); `prefix` names the files in
+/// --output-dir when several facts files are evaluated.
+fn emit_report(
+    ev: &Evaluator,
+    facts: &Facts,
+    e: &EvalArgs,
+    prefix: Option<&str>,
+) -> Result<u8, Failure> {
+    let profile = pick_profile(&ev.cat, e.profile.as_deref())?;
+    let report = stackposture::build_report(&ev.cat, profile, facts, &ev.opts);
+    emit_formats(&report, e, &render_options(e), prefix)?;
     Ok(if report.verdict.exit_code == 0 {
         EXIT_OK
     } else {
         EXIT_FINDINGS
     })
+}
+
+fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
+    emit_report(&evaluator(e)?, facts, e, None)
+}
+
+/// `evaluate FACTS...|DIR`: every facts file with one catalog; one file keeps the
+/// single-report behaviour, several need --output-dir (DIR/<name>.report.<ext>).
+fn evaluate_files(paths: &[PathBuf], e: &EvalArgs) -> Result<u8, Failure> {
+    let files = report::batch::facts_files(paths).map_err(cannot_run)?;
+    let ev = evaluator(e)?;
+    let several = files.len() > 1 || paths.iter().any(|p| p.is_dir());
+    if several && e.output_dir.is_none() {
+        return Err(usage("several facts files need --output-dir DIR"));
+    }
+    let mut code = EXIT_OK;
+    for (path, name) in &files {
+        let text = report::batch::read_facts(path).map_err(cannot_run)?;
+        let f = Facts::from_json(&text)
+            .map_err(|err| cannot_run(format!("{}: {err}", path.display())))?;
+        let prefix = several.then_some(name.as_str());
+        code = code.max(emit_report(&ev, &f, e, prefix)?);
+    }
+    Ok(code)
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
@@ -569,14 +615,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             emit(&collected.facts.to_json(), output.as_ref())?;
             Ok(EXIT_OK)
         }
-        Command::Evaluate { facts, eval } => {
-            pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
-            let text = std::fs::read_to_string(&facts)
-                .map_err(|e| cannot_run(format!("cannot read {}: {e}", facts.display())))?;
-            let f = Facts::from_json(&text)
-                .map_err(|e| cannot_run(format!("{}: {e}", facts.display())))?;
-            evaluate_and_emit(&f, &eval)
-        }
+        Command::Evaluate { facts, eval } => evaluate_files(&facts, &eval),
         Command::Diff {
             before,
             after,

@@ -451,3 +451,68 @@ fn prometheus_labels_with_hostile_bytes_parse() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn evaluate_many_facts_files_in_one_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("facts");
+    std::fs::create_dir(&dir).unwrap();
+    let demo: Value =
+        serde_json::from_str(&std::fs::read_to_string(demo_facts()).unwrap()).unwrap();
+    for host in ["ms1", "ms2", "ms3"] {
+        let mut f = demo.clone();
+        f["host"] = Value::String(format!("{host}.example"));
+        std::fs::write(dir.join(format!("{host}.json")), f.to_string()).unwrap();
+    }
+    std::fs::write(dir.join("notes.txt"), "not a facts file").unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let o = Command::new(common::bin())
+        .args(["evaluate", dir.to_str().unwrap(), "--format", "json,sarif"])
+        .args(["--output-dir", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "ms1.report.json",
+            "ms1.report.sarif",
+            "ms2.report.json",
+            "ms2.report.sarif",
+            "ms3.report.json",
+            "ms3.report.sarif"
+        ]
+    );
+    // Each report is exactly what evaluating that file alone gives.
+    let alone = stdout(&evaluate(
+        dir.join("ms2.json").to_str().unwrap(),
+        "json",
+        &[],
+    ));
+    assert_eq!(
+        std::fs::read_to_string(out.join("ms2.report.json")).unwrap(),
+        alone
+    );
+    // Several files need --output-dir (usage error), unreadable ones exit 3.
+    let o = Command::new(common::bin())
+        .args(["evaluate", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = Command::new(common::bin())
+        .args(["evaluate", "/dev/null", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+}

@@ -1,6 +1,7 @@
 //! The report: one struct, rendered by one module per format.
 
 pub mod anchor;
+pub mod batch;
 pub mod csv;
 pub mod escape;
 pub mod html;
