@@ -9,6 +9,7 @@ pub mod collect;
 pub mod diff;
 pub mod evaluate;
 pub mod facts;
+pub mod fleet;
 pub mod privileges;
 pub mod report;
 pub mod rootfs;

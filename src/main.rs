@@ -72,6 +72,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
+    /// Many hosts' JSON reports in one view (score per host and duty, shared findings) and
+    /// the checks only a fleet shows: one secret in several environments, version skew in
+    /// a cluster, clock drift, missing or stale reports. Exit 1 on any of them.
+    Fleet {
+        /// Reports, or directories of them (each subdirectory is an environment).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = stackposture::fleet::FleetFormat::Table)]
+        format: stackposture::fleet::FleetFormat,
+        /// A report collected more than HOURS ago is stale.
+        #[arg(long, value_name = "HOURS", default_value_t = 48)]
+        stale_after: u32,
+    },
     /// List the facts this user cannot read, and the smallest grant that would fix each.
     Privileges {
         #[command(flatten)]
@@ -472,12 +485,7 @@ fn emit_formats(
     opts: &RenderOptions,
     prefix: Option<&str>,
 ) -> Result<(), Failure> {
-    let mut formats: Vec<Format> = Vec::new();
-    for f in &e.format {
-        if !formats.contains(f) {
-            formats.push(*f);
-        }
-    }
+    let formats = Format::distinct(&e.format);
     let Some(dir) = &e.output_dir else {
         return match formats.as_slice() {
             [f] => emit(&report::render(report, *f, opts), e.output.as_ref()),
@@ -576,24 +584,18 @@ fn emit_report(
     })
 }
 
-fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
-    emit_report(&evaluator(e)?, facts, e, None)
-}
-
 /// `evaluate FACTS...|DIR`: every facts file with one catalog; one file keeps the
 /// single-report behaviour, several need --output-dir (DIR/<name>.report.<ext>).
 fn evaluate_files(paths: &[PathBuf], e: &EvalArgs) -> Result<u8, Failure> {
+    let ev = evaluator(e)?; // usage and catalog errors first (exit 2)
     let files = report::batch::facts_files(paths).map_err(cannot_run)?;
-    let ev = evaluator(e)?;
     let several = files.len() > 1 || paths.iter().any(|p| p.is_dir());
     if several && e.output_dir.is_none() {
         return Err(usage("several facts files need --output-dir DIR"));
     }
     let mut code = EXIT_OK;
     for (path, name) in &files {
-        let text = report::batch::read_facts(path).map_err(cannot_run)?;
-        let f = Facts::from_json(&text)
-            .map_err(|err| cannot_run(format!("{}: {err}", path.display())))?;
+        let f = report::batch::load_facts(path).map_err(cannot_run)?;
         let prefix = several.then_some(name.as_str());
         code = code.max(emit_report(&ev, &f, e, prefix)?);
     }
@@ -604,10 +606,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Audit { collect, eval } => {
             // Validate the catalog and profile before touching the host.
-            pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
-            let opts = collect_opts(&collect)?;
-            let collected = collect::collect(&opts);
-            evaluate_and_emit(&collected.facts, &eval)
+            let ev = evaluator(&eval)?; // the catalog, profile and waivers, before the host
+            let collected = collect::collect(&collect_opts(&collect)?);
+            emit_report(&ev, &collected.facts, &eval, None)
         }
         Command::Collect { collect, output } => {
             let opts = collect_opts(&collect)?;
@@ -634,6 +635,16 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             emit(&text, None)?;
             Ok(d.exit_code())
+        }
+        Command::Fleet {
+            reports,
+            format,
+            stale_after,
+        } => {
+            let (text, code) =
+                stackposture::fleet::run(&reports, format, stale_after).map_err(cannot_run)?;
+            emit(&text, None)?;
+            Ok(code)
         }
         Command::Privileges { collect, format } => {
             let opts = collect_opts(&collect)?;

@@ -81,3 +81,8 @@ pub fn read_facts(p: &Path) -> Result<String, String> {
     }
     Ok(text)
 }
+
+/// Reads and parses one facts file.
+pub fn load_facts(p: &Path) -> Result<crate::facts::Facts, String> {
+    crate::facts::Facts::from_json(&read_facts(p)?).map_err(|e| format!("{}: {e}", p.display()))
+}

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod csv;
 pub mod escape;
 pub mod html;
+pub mod inventory;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report format (semver: minor = additions, major = breaking).
-pub const REPORT_SCHEMA_VERSION: &str = "1.0.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.1.0";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolInfo {
@@ -66,6 +67,9 @@ pub struct Report {
     pub summary: Scores,
     pub sources: BTreeMap<String, SourceStatus>,
     pub results: Vec<CheckResult>,
+    /// What `fleet` compares across hosts (schema 1.1.0); absent when nothing was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<inventory::Inventory>,
     /// Sources (`db.properties:12`) of the facts that anchor DB and TLS results to a line
     /// (see `anchor`); not part of the JSON report.
     #[serde(skip)]
@@ -115,6 +119,7 @@ impl Report {
             summary,
             sources: facts.sources.clone(),
             results,
+            inventory: inventory::Inventory::from_facts(facts),
             anchors: anchor::collect(facts),
         }
     }
@@ -134,6 +139,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// The formats in the order given, each once.
+    pub fn distinct(formats: &[Format]) -> Vec<Format> {
+        let mut out: Vec<Format> = Vec::new();
+        for f in formats {
+            if !out.contains(f) {
+                out.push(*f);
+            }
+        }
+        out
+    }
+
     /// The file name used with `--output-dir`.
     pub fn file_name(self) -> &'static str {
         match self {
