@@ -1,7 +1,11 @@
 //! Prometheus text exposition format (for node_exporter's textfile collector or a
-//! pushgateway): scores, coverage, per-duty scores, outcome counts, one series per check.
+//! pushgateway): scores, coverage, per-duty scores, outcome counts, failing checks by
+//! severity, the pass mark and the collection time (for the alerting rules in
+//! monitoring/), one series per check. Every series carries `host` and `profile`, so
+//! files from many hosts federate without relabelling.
 
 use super::Report;
+use crate::catalog::Severity;
 use crate::evaluate::Outcome;
 use std::fmt::Write as _;
 
@@ -68,6 +72,42 @@ pub fn render(report: &Report) -> String {
             format!("{base},fail_on=\"{}\"", report.verdict.fail_on),
             report.verdict.findings as f64,
         )],
+    );
+    gauge(
+        "stackposture_pass_mark",
+        "The profile's pass mark (0-100): alert when stackposture_score is below it.",
+        vec![(base.clone(), report.profile.pass_mark)],
+    );
+    let sevs = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+    gauge(
+        "stackposture_failing_checks",
+        "Failing checks by severity, not counting those under an active waiver.",
+        sevs.iter()
+            .map(|s| {
+                let n = report
+                    .results
+                    .iter()
+                    .filter(|r| r.outcome == Outcome::Fail && r.severity == *s)
+                    .filter(|r| !crate::score::is_waived(r))
+                    .count();
+                (format!("{base},severity=\"{s}\""), n as f64)
+            })
+            .collect(),
+    );
+    let collected = report
+        .collected_at
+        .as_deref()
+        .and_then(crate::evaluate::parse_rfc3339);
+    gauge(
+        "stackposture_collected_timestamp_seconds",
+        "When the facts were collected (unix time; only with collect --timestamp): alert when it grows old.",
+        collected.map(|t| (base.clone(), t as f64)).into_iter().collect(),
     );
     gauge(
         "stackposture_check_passed",
