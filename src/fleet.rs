@@ -472,6 +472,62 @@ pub enum FleetFormat {
     Table,
     Json,
     Csv,
+    Html,
+}
+
+/// One self-contained page (no script, no external asset, `default-src 'none'`).
+pub fn render_html(f: &Fleet) -> String {
+    use crate::report::escape::html as h;
+    use std::fmt::Write as _;
+    let duties: BTreeSet<&String> = f.hosts.iter().flat_map(|x| x.duties.keys()).collect();
+    let mut o = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">\n\
+         <title>stackposture fleet</title></head><body>\n<h1>stackposture fleet</h1>\n",
+    );
+    let _ = write!(
+        o,
+        "<h2>Cross-host findings ({})</h2>\n<ul id=\"cross\">",
+        f.cross_host.len()
+    );
+    for c in &f.cross_host {
+        let _ = write!(o, "<li>[{}] {}: {}</li>", c.id, c.severity, h(&c.message));
+    }
+    o.push_str("</ul>\n<h2>Hosts</h2>\n<table id=\"hosts\" border=\"1\"><tr><th>Environment</th><th>Host</th><th>Score</th><th>Findings</th>");
+    for d in &duties {
+        let _ = write!(o, "<th>{}</th>", h(d));
+    }
+    o.push_str("</tr>\n");
+    for x in &f.hosts {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            h(&x.environment),
+            h(&x.host),
+            pct(x.score),
+            x.findings
+        );
+        for d in &duties {
+            let _ = write!(o, "<td>{}</td>", pct(x.duties.get(*d).copied().flatten()));
+        }
+        o.push_str("</tr>\n");
+    }
+    let _ = write!(
+        o,
+        "</table>\n<h2>Findings shared by several hosts</h2>\n<ul id=\"shared\">"
+    );
+    for s in &f.shared_findings {
+        let _ = write!(
+            o,
+            "<li>{} hosts: {} ({}) {}</li>",
+            s.hosts.len(),
+            h(&s.id),
+            h(&s.severity),
+            h(&s.title)
+        );
+    }
+    o.push_str("</ul>\n</body></html>\n");
+    o
 }
 
 /// `stackposture fleet`: reads the reports under `paths`, returns the rendered fleet and
@@ -498,6 +554,7 @@ pub fn run(
         FleetFormat::Table => render_text(&f),
         FleetFormat::Json => serde_json::to_string_pretty(&f).expect("fleet serialises") + "\n",
         FleetFormat::Csv => render_csv(&f),
+        FleetFormat::Html => render_html(&f),
     };
     Ok((text, f.exit_code()))
 }

@@ -141,6 +141,9 @@ fn fleet_finds_what_no_single_host_can() {
     assert!(!shared.is_empty() && shared[0]["hosts"].as_array().unwrap().len() == 3);
     let table = String::from_utf8(run("table").stdout).unwrap();
     assert!(table.contains("st1.staging.example") && table.contains("[FLEET-VER-001]"));
+    let html = String::from_utf8(run("html").stdout).unwrap();
+    assert_eq!(html.matches("<tr><td>").count(), 3);
+    assert!(html.contains("[FLEET-KEY-001]") && !html.contains("src="));
     let csv = String::from_utf8(run("csv").stdout).unwrap();
     assert_eq!(csv.matches("\r\n").count(), 4, "header + 3 hosts");
     // A report of an unknown schema is refused.
