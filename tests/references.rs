@@ -107,3 +107,41 @@ fn cited_source_paths_exist_at_the_reference_commit() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(n > 0, "the catalog cites no source path");
 }
+
+/// Every citation is something a user of this repository can open: no reference to the
+/// team's notes outside the repository (`shared/`, `DESIGN.md`), and every `docs/` citation
+/// names a file of this repository and, with `#anchor`, an anchor that file defines.
+#[test]
+fn citations_point_inside_the_repository_or_upstream() {
+    let cat = Catalog::builtin().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let refs = cat
+        .checks
+        .iter()
+        .map(|c| (c.id.clone(), &c.references))
+        .chain(cat.omitted.iter().map(|o| (o.item.clone(), &o.references)));
+    let mut problems = Vec::new();
+    let mut docs_cited = 0;
+    for (id, list) in refs {
+        for r in list.iter() {
+            if r.contains("shared/") || r.starts_with("DESIGN.md") || r.contains(" DESIGN.md") {
+                problems.push(format!("{id}: {r:?} is not in this repository"));
+            }
+            let Some(rest) = r.strip_prefix("docs/") else {
+                continue;
+            };
+            docs_cited += 1;
+            let (file, anchor) = rest.split_once('#').unwrap_or((rest, ""));
+            let file = file.split_whitespace().next().unwrap_or(file);
+            let Ok(text) = std::fs::read_to_string(root.join("docs").join(file)) else {
+                problems.push(format!("{id}: docs/{file} does not exist"));
+                continue;
+            };
+            if !anchor.is_empty() && !text.contains(&format!("<a id=\"{anchor}\"></a>")) {
+                problems.push(format!("{id}: docs/{file} has no anchor #{anchor}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(docs_cited > 0, "no check cites the project's notes");
+}
