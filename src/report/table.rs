@@ -99,7 +99,7 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
                 hidden += 1;
                 continue;
             }
-            let result_cell = if f.label.ends_with("(waived)") {
+            let result_cell = if f.result.waiver.as_ref().is_some_and(|w| w.active) {
                 Cell::new(&f.label)
             } else {
                 outcome_cell(o, opts.color)
