@@ -14,30 +14,45 @@ fn esc(v: &str) -> String {
     super::escape::prometheus_label(v)
 }
 
+fn gauge(out: &mut String, name: &str, help: &str, rows: Vec<(String, f64)>) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (labels, v) in rows {
+        let _ = writeln!(out, "{name}{{{labels}}} {v}");
+    }
+}
+
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let host = esc(report.host.as_deref().unwrap_or(""));
     let profile = esc(&report.profile.name);
     let base = format!("host=\"{host}\",profile=\"{profile}\"");
-    let mut gauge = |name: &str, help: &str, rows: Vec<(String, f64)>| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        for (labels, v) in rows {
-            let _ = writeln!(out, "{name}{{{labels}}} {v}");
-        }
-    };
+    summary_gauges(&mut out, report, &base);
+    alerting_gauges(&mut out, report, &base);
+    check_gauges(&mut out, report, &base);
+    out
+}
+
+/// Score, coverage, per-duty scores, outcome counts and findings.
+fn summary_gauges(out: &mut String, report: &Report, base: &str) {
     let o = &report.summary.overall;
     gauge(
+        out,
         "stackposture_score",
         "Weighted share of applicable checks that passed (0-100); unknown counts as not passed.",
-        o.score.map(|s| (base.clone(), s)).into_iter().collect(),
+        o.score.map(|s| (base.to_string(), s)).into_iter().collect(),
     );
     gauge(
+        out,
         "stackposture_coverage",
         "Weighted share of applicable checks whose outcome is known (0-100).",
-        o.coverage.map(|s| (base.clone(), s)).into_iter().collect(),
+        o.coverage
+            .map(|s| (base.to_string(), s))
+            .into_iter()
+            .collect(),
     );
     gauge(
+        out,
         "stackposture_duty_score",
         "Score per operator duty (0-100).",
         report
@@ -55,6 +70,7 @@ pub fn render(report: &Report) -> String {
         Outcome::NotApplicable,
     ];
     gauge(
+        out,
         "stackposture_checks",
         "Number of checks by outcome.",
         outcomes
@@ -66,6 +82,7 @@ pub fn render(report: &Report) -> String {
             .collect(),
     );
     gauge(
+        out,
         "stackposture_findings",
         "Failing checks at or above the --fail-on severity.",
         vec![(
@@ -73,10 +90,16 @@ pub fn render(report: &Report) -> String {
             report.verdict.findings as f64,
         )],
     );
+}
+
+/// What the alerting rules compare: the pass mark, failing checks by severity, the
+/// collection time.
+fn alerting_gauges(out: &mut String, report: &Report, base: &str) {
     gauge(
+        out,
         "stackposture_pass_mark",
         "The profile's pass mark (0-100): alert when stackposture_score is below it.",
-        vec![(base.clone(), report.profile.pass_mark)],
+        vec![(base.to_string(), report.profile.pass_mark)],
     );
     let sevs = [
         Severity::Critical,
@@ -86,6 +109,7 @@ pub fn render(report: &Report) -> String {
         Severity::Info,
     ];
     gauge(
+        out,
         "stackposture_failing_checks",
         "Failing checks by severity, not counting those under an active waiver.",
         sevs.iter()
@@ -105,11 +129,17 @@ pub fn render(report: &Report) -> String {
         .as_deref()
         .and_then(crate::evaluate::parse_rfc3339);
     gauge(
+        out,
         "stackposture_collected_timestamp_seconds",
         "When the facts were collected (unix time; only with collect --timestamp): alert when it grows old.",
-        collected.map(|t| (base.clone(), t as f64)).into_iter().collect(),
+        collected.map(|t| (base.to_string(), t as f64)).into_iter().collect(),
     );
+}
+
+/// One series per check.
+fn check_gauges(out: &mut String, report: &Report, base: &str) {
     gauge(
+        out,
         "stackposture_check_passed",
         "1 when the check passed, 0 when it failed, -1 when unknown or error (not applicable checks are omitted).",
         report
@@ -134,5 +164,4 @@ pub fn render(report: &Report) -> String {
             })
             .collect(),
     );
-    out
 }
