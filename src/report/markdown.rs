@@ -37,10 +37,11 @@ fn finding(out: &mut String, f: &Finding) {
         }
     }
     if f.result.outcome == Outcome::Fail && !f.remediation.is_empty() {
-        let _ = writeln!(out, "\n**Remediation**\n");
-        for l in &f.remediation {
-            let _ = writeln!(out, "> {}", md(l));
-        }
+        // A fenced block (longer than any backtick run inside), so commands stay verbatim.
+        let body = f.remediation.join("\n");
+        let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        let _ = writeln!(out, "\n**Remediation**\n\n{fence}text\n{body}\n{fence}");
     }
     out.push('\n');
 }
