@@ -254,6 +254,26 @@ pub fn render_text(d: &ReportDiff) -> String {
     out
 }
 
+/// `stackposture diff`: reads both reports (bounded, schema-checked), returns the text
+/// (or JSON) and the exit code.
+pub fn run(
+    before: &std::path::Path,
+    after: &std::path::Path,
+    json: bool,
+) -> Result<(String, u8), String> {
+    let read = |p: &std::path::Path| -> Result<Report, String> {
+        let text = crate::report::batch::read_facts(p)?;
+        parse_report(&text).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let d = diff(&read(before)?, &read(after)?);
+    let text = if json {
+        serde_json::to_string_pretty(&d).expect("diff serialises") + "\n"
+    } else {
+        render_text(&d)
+    };
+    Ok((text, d.exit_code()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

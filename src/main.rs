@@ -221,6 +221,18 @@ struct DbArgs {
     /// listconfigurationsresponse instead of the database.
     #[arg(long, value_name = "FILE")]
     settings_export: Option<PathBuf>,
+    /// PEM file of the CA that signed the DB server's certificate: connect with TLS and
+    /// verify the server (chain and host name). Without it, TLS (db.cloud.useSSL=true or
+    /// ?ssl=true) encrypts but does not authenticate the server, like Connector/J without
+    /// a trust store.
+    #[arg(long, value_name = "FILE")]
+    db_ca: Option<PathBuf>,
+    /// Allow MySQL 8 caching_sha2_password full authentication to send the DB password
+    /// to a server that is not authenticated: encrypted to the RSA key the server itself
+    /// sends (plain TCP), or over TLS without --db-ca. Off by default (Connector/J's
+    /// allowPublicKeyRetrieval=false): anything answering on the DB port could read it.
+    #[arg(long)]
+    db_allow_public_key_retrieval: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -328,7 +340,31 @@ fn cannot_run(message: impl Into<String>) -> Failure {
     }
 }
 
+/// A panic never prints its message (it may hold bytes from an audited source or a
+/// hostile server), only where it happened; the process then exits with
+/// `EXIT_CANNOT_RUN`, never 101. Collectors that talk to untrusted peers contain their
+/// own panics and report the source unknown.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_else(|| "unknown location".into());
+        eprintln!(
+            "stackposture: internal error at {at} (details withheld: they may hold audited data)"
+        );
+    }));
+}
+
 fn main() -> ExitCode {
+    install_panic_hook();
+    match std::panic::catch_unwind(real_main) {
+        Ok(code) => code,
+        Err(_) => ExitCode::from(EXIT_CANNOT_RUN),
+    }
+}
+
+fn real_main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -475,6 +511,8 @@ fn db_opts(a: &DbArgs) -> Result<collect::database::DbOptions, Failure> {
             .ok()
             .map(SecretString::new),
         settings_export: a.settings_export.clone(),
+        ca_file: a.db_ca.clone(),
+        allow_public_key_retrieval: a.db_allow_public_key_retrieval,
     })
 }
 
@@ -622,19 +660,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             after,
             format,
         } => {
-            let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
-                stackposture::diff::parse_report(&text)
-                    .map_err(|e| cannot_run(format!("{}: {e}", p.display())))
-            };
-            let d = stackposture::diff::diff(&read(&before)?, &read(&after)?);
-            let text = match format {
-                ListFormat::Json => serde_json::to_string_pretty(&d).expect("serialise") + "\n",
-                _ => stackposture::diff::render_text(&d),
-            };
+            let json = matches!(format, ListFormat::Json);
+            let (text, code) =
+                stackposture::diff::run(&before, &after, json).map_err(cannot_run)?;
             emit(&text, None)?;
-            Ok(d.exit_code())
+            Ok(code)
         }
         Command::Fleet {
             reports,

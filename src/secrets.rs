@@ -142,12 +142,19 @@ mod tests {
 /// Removes credentials embedded in a non-secret value: the password of a URL's userinfo
 /// (`scheme://user:pass@host`) and `password=`/`pwd=`-like query parameters.
 pub fn redact_inline(value: &str) -> String {
+    // The userinfo password runs to the *last* `@` of the token: a password may itself
+    // hold `@` or `/` (`mysql://cloud:p@ss/w0rd@db/cloud`). When in doubt this redacts
+    // too much (a port), never too little.
     static URL_PW: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)[^@/\s]*@").unwrap()
+        regex::Regex::new(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)\S*@").unwrap()
     });
+    // Parameter names that start with a credential word, digits included: Connector/J's
+    // multi-factor `password1=`/`password2=`/`password3=`.
     static PARAM_PW: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?i)(?P<k>(password|passwd|pwd|secret|token|key)[A-Za-z]*=)[^&;\s]*")
-            .unwrap()
+        regex::Regex::new(
+            r"(?i)(?P<k>(password|passwd|pwd|secret|token|key)[A-Za-z0-9_.-]*=)[^&;\s]*",
+        )
+        .unwrap()
     });
     let v = URL_PW.replace_all(value, "${pre}***@");
     PARAM_PW.replace_all(&v, "${k}***").into_owned()
@@ -169,5 +176,29 @@ mod redact_tests {
             super::redact_inline("http://localhost:8080/client/api"),
             "http://localhost:8080/client/api"
         );
+    }
+
+    #[test]
+    fn redacts_numbered_passwords_and_userinfo_with_at_and_slash() {
+        let r = super::redact_inline(
+            "jdbc:mysql://db/cloud?user=cloud&password1=Pw1-canary&password2=Pw2-canary&useSSL=true",
+        );
+        assert!(
+            !r.contains("Pw1-canary") && !r.contains("Pw2-canary"),
+            "{r}"
+        );
+        assert!(r.contains("useSSL=true"), "{r}");
+        for url in [
+            "mysql://cloud:p@ss-canary@db:3306/cloud",
+            "mysql://cloud:pa/ss-canary@db:3306/cloud",
+            "mysql://cloud:a@b/c-canary@db/cloud?x=1",
+        ] {
+            let r = super::redact_inline(url);
+            assert!(
+                !r.contains("canary") && !r.contains("pa/") && !r.contains(":p@"),
+                "{url} -> {r}"
+            );
+            assert!(r.contains("db"), "{r}");
+        }
     }
 }

@@ -703,3 +703,119 @@ fn settings_from_offline_exports() {
             .starts_with("export:"));
     }
 }
+
+/// Issue 10 item 7 (DB parts): a NULL value with a NULL default is the product default
+/// (never empty, so a NULL api.allowed.source.cidr.list does not pass), a credential-named
+/// setting with a boolean default is never printed, and `password1=`/`password2=` and
+/// userinfo passwords holding `@` or `/` in db.properties URLs are redacted everywhere.
+#[test]
+fn null_defaults_boolean_secret_names_and_url_passwords() {
+    let Some(m) = mariadb::server() else { return };
+    let db = m.new_db(SCHEMA_422);
+    let mut sql = row("api.allowed.source.cidr.list", None, "Advanced", 1, None);
+    sql += &row(
+        "api.source.cidr.checks.enabled",
+        Some("true"),
+        "Advanced",
+        1,
+        Some("true"),
+    );
+    sql += &row(
+        "some.plugin.password",
+        Some("Canary-BoolDefault-61"),
+        "Advanced",
+        1,
+        Some("false"),
+    );
+    m.sql(Some(&db.name), &sql);
+    let t = tree(&db, &db.password);
+    let props = t.path().join("etc/cloudstack/management/db.properties");
+    let mut text = std::fs::read_to_string(&props).unwrap();
+    text += "db.usage.uri=jdbc:mysql://usage:p@ss/w0rd-Canary-U1@127.0.0.1:3306/cloud_usage?password1=Canary-P1&password2=Canary-P2&useSSL=false\n";
+    std::fs::write(&props, text).unwrap();
+    let secrets = [
+        "Canary-BoolDefault-61",
+        "w0rd-Canary-U1",
+        "Canary-U1",
+        "Canary-P1",
+        "Canary-P2",
+        db.password.as_str(),
+    ];
+    let (facts, report, _) = audit_all(t.path(), &secrets);
+    let f = &facts["facts"];
+    assert!(
+        f["cs.setting.api.allowed.source.cidr.list"]["value"].is_null(),
+        "{}",
+        f["cs.setting.api.allowed.source.cidr.list"]
+    );
+    assert_eq!(
+        f["cs.setting.api.allowed.source.cidr.list"]["missing"]["reason"],
+        "absent"
+    );
+    assert_ne!(outcome(&report, "CS-SET-014"), "pass");
+    assert!(f.get("cs.setting.some.plugin.password").is_none());
+    assert_eq!(
+        f["cs.setting_secret.some.plugin.password"]["value"]["present"],
+        true
+    );
+    let uri = f["props.db.db.usage.uri"]["value"].as_str().unwrap();
+    assert!(
+        uri.contains("useSSL=false") && uri.contains("127.0.0.1"),
+        "{uri}"
+    );
+}
+
+/// `cs.mshost` (the live management servers, for the fleet view) and determinism: two
+/// collections of the same state give identical bytes (no timings, issue 12).
+#[test]
+fn mshost_rows_and_identical_bytes() {
+    let Some(m) = mariadb::server() else { return };
+    let db = m.new_db(SCHEMA_422);
+    // Columns as in setup/db/create-schema.sql (CloudStack).
+    m.sql(
+        Some(&db.name),
+        "CREATE TABLE mshost (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+           msid bigint unsigned NOT NULL UNIQUE, runid bigint NOT NULL DEFAULT 0, \
+           name varchar(255), uuid varchar(40), state varchar(10) NOT NULL DEFAULT 'Down', \
+           version varchar(255), service_ip char(40) NOT NULL, service_port integer NOT NULL, \
+           last_update DATETIME, removed datetime, alert_count integer NOT NULL DEFAULT 0);\n\
+         INSERT INTO mshost (msid, name, state, version, service_ip, service_port, last_update, removed) VALUES \
+           (240518, 'ms1', 'Up', '4.22.0.0', '10.0.0.11', 9090, '2026-11-28 10:00:00', NULL), \
+           (240519, 'ms2', 'Down', '4.20.1.0', '10.0.0.12', 9090, '2026-11-01 09:00:00', '2026-11-02 00:00:00');",
+    );
+    let r = db.url();
+    let root = tempfile::tempdir().unwrap();
+    let args = [
+        "collect",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--db-url",
+        r.as_str(),
+        "--db-password-env",
+        "SP_TEST_PW",
+        "--host-state",
+        "never",
+    ];
+    let a = run(&args, &[("SP_TEST_PW", &db.password)]);
+    let b = run(&args, &[("SP_TEST_PW", &db.password)]);
+    assert!(a.code == 0, "{}", a.stderr);
+    assert_eq!(a.stdout, b.stdout, "two collections differ");
+    let f: Value = serde_json::from_str(&a.stdout).unwrap();
+    let ms = &f["facts"]["cs.mshost"]["value"];
+    assert_eq!(
+        ms,
+        &serde_json::json!([{"msid": 240518, "name": "ms1", "service_ip": "10.0.0.11",
+            "version": "4.22.0.0", "state": "Up", "last_update": "2026-11-28T10:00:00Z"}]),
+        "{}",
+        f["facts"]["cs.mshost"]
+    );
+    // A schema without the table: unknown with the reason, not an empty list.
+    let db2 = m.new_db(SCHEMA_422);
+    let c = collect::collect(&opts(root.path(), Some(db2.url()), Some(&db2.password), 5));
+    let fact = c.facts.get("cs.mshost").unwrap();
+    assert!(fact.value.is_none());
+    assert!(
+        fact.missing.as_ref().unwrap().detail.contains("mshost"),
+        "{fact:?}"
+    );
+}

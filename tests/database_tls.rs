@@ -104,6 +104,25 @@ fn use_ssl_connects_over_tls_and_plain_is_refused_with_the_reason() {
                 .is_some_and(|m| m.reason == MissingReason::Absent)));
     assert!(!f.to_json().contains(&db.password));
 
+    // --db-ca: the server is verified against the test CA (chain and the IP SAN).
+    let mut o = opts(t.path());
+    o.db.ca_file = Some(pki.path().join("ca.pem"));
+    let c = collect::collect(&o);
+    assert_eq!(
+        c.facts.sources["db"].status, "ok",
+        "{:?}",
+        c.facts.sources["db"]
+    );
+    // Another CA: the impostor check fails, nothing is read.
+    let other = tempfile::tempdir().unwrap();
+    common::tls::test_pki(other.path(), &[]);
+    o.db.ca_file = Some(other.path().join("ca.pem"));
+    let c = collect::collect(&o);
+    let st = &c.facts.sources["db"];
+    assert_eq!(st.status, "error", "{st:?}");
+    assert!(st.detail.contains("TLS"), "{st:?}");
+    assert!(!c.facts.to_json().contains(&db.password));
+
     // useSSL=false against the same server: refused; everything from the DB is unknown
     // with the server's reason.
     let t = tree(db.port, &db.name, &db.user, &db.password, false);

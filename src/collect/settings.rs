@@ -81,9 +81,15 @@ impl SettingRow {
             || DEFAULT_CREDENTIAL_SETTINGS
                 .iter()
                 .any(|(n, _)| *n == self.name)
-            || (is_secret_setting_name(&self.name)
-                && !is_boolish(self.default_value.as_deref())
-                && !is_boolish(self.value.as_deref()))
+            || (is_secret_setting_name(&self.name) && !self.is_boolean_flag())
+    }
+
+    /// Every text the row holds (value, default) is `true`/`false`, and there is one:
+    /// only then is a credential-named setting a flag whose text may be shown. A boolean
+    /// default with a non-boolean value (or the reverse) stays secret.
+    fn is_boolean_flag(&self) -> bool {
+        let texts = [self.value.as_deref(), self.default_value.as_deref()];
+        texts.iter().any(Option::is_some) && texts.iter().flatten().all(|t| is_boolish(Some(t)))
     }
 }
 
@@ -207,13 +213,23 @@ pub fn record(rows: &[SettingRow], source: &str, fp_key: Option<&[u8]>, facts: &
         } else {
             r.default_value.clone()
         };
-        facts.set(
-            format!("cs.setting.{}", r.name),
-            source,
+        let key = format!("cs.setting.{}", r.name);
+        match eff {
             // Credentials inside URL-like values (secstorage.proxy) are redacted.
-            eff.map(|v| Value::from(redact_inline(&v)))
-                .unwrap_or(Value::Null),
-        );
+            Some(v) => facts.set(key, source, redact_inline(&v)),
+            // Value and default both NULL: CloudStack then uses the default compiled into
+            // the setting's ConfigKey (`ConfigKey.value()` falls back to `defaultValue()`,
+            // framework/config/src/main/java/org/apache/cloudstack/framework/config/ConfigKey.java),
+            // never an empty string. Recorded as absent, so a check applies the product
+            // default it names (`if_absent = "default"`) or stays unknown.
+            None => facts.insert(
+                key,
+                crate::facts::Fact::absent(
+                    source,
+                    "value and default_value are NULL: the product's built-in default applies",
+                ),
+            ),
+        }
     }
 }
 
@@ -356,5 +372,36 @@ mod tests {
             Some(json!("false"))
         );
         assert!(!f.facts.contains_key("cs.setting.cloudian.admin.password"));
+    }
+
+    #[test]
+    fn secret_name_with_boolean_default_is_not_shown() {
+        let rows = vec![SettingRow {
+            name: "some.plugin.password".into(),
+            value: Some("canary-bool-4411".into()),
+            value_set: true,
+            default_value: Some("false".into()),
+            ..Default::default()
+        }];
+        let mut f = Facts::new();
+        record(&rows, "t", None, &mut f);
+        let j = f.to_json();
+        assert!(!j.contains("canary-bool-4411"), "{j}");
+        assert!(f
+            .facts
+            .contains_key("cs.setting_secret.some.plugin.password"));
+    }
+
+    #[test]
+    fn null_value_and_default_is_the_product_default_not_empty() {
+        let rows = vec![SettingRow {
+            name: "api.allowed.source.cidr.list".into(),
+            ..Default::default()
+        }];
+        let mut f = Facts::new();
+        record(&rows, "t", None, &mut f);
+        let fact = f.get("cs.setting.api.allowed.source.cidr.list").unwrap();
+        assert_eq!(fact.value, None);
+        assert!(fact.missing.as_ref().unwrap().reason.is_known_absent());
     }
 }

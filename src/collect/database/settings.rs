@@ -1,0 +1,159 @@
+//! The `configuration` table: every global setting (Hidden/Secure values never leave the
+//! server, except the few compared in memory), recorded by [`crate::collect::settings`],
+//! and the Root CA certificate.
+
+use super::options::{decrypt_db_value, Keys};
+use super::session::{cell, cell_i64, sql_list, Session};
+use crate::collect::settings::{self, SettingRow, ROOT_CA_CERT};
+use crate::facts::{Fact, Facts, Missing};
+use mysql_async::Row;
+use std::collections::BTreeSet;
+
+/// Hidden/Secure rows whose value is fetched and decrypted in memory: the Root CA
+/// certificate (public) and the settings that ship default credentials (H10).
+fn fetched_secret_names() -> Vec<&'static str> {
+    let mut v = vec![ROOT_CA_CERT];
+    v.extend(
+        settings::DEFAULT_CREDENTIAL_SETTINGS
+            .iter()
+            .map(|(n, _)| *n),
+    );
+    v
+}
+
+/// The one query, with the columns this schema has (`conf`).
+fn settings_sql(conf: &BTreeSet<String>) -> String {
+    let opt = |c: &str, expr: &str| {
+        if conf.contains(c) {
+            expr.to_string()
+        } else {
+            "NULL".to_string()
+        }
+    };
+    // Hidden/Secure values never leave the server, except the few compared in memory.
+    let value_expr = if conf.contains("category") {
+        format!(
+            "CASE WHEN category IN ('Hidden','Secure') AND name NOT IN ({}) THEN NULL ELSE value END",
+            sql_list(&fetched_secret_names())
+        )
+    } else {
+        "value".to_string()
+    };
+    format!(
+        "SELECT name, {value_expr}, value IS NOT NULL, {}, {}, {}, {}, {}, {} FROM configuration",
+        opt("default_value", "default_value"),
+        opt("category", "category"),
+        opt("scope", "CAST(scope AS CHAR)"),
+        opt("is_dynamic", "is_dynamic"),
+        opt("updated", "DATE_FORMAT(updated, '%Y-%m-%dT%H:%i:%sZ')"),
+        opt("component", "component"),
+    )
+}
+
+fn setting_row(r: &Row) -> Option<SettingRow> {
+    Some(SettingRow {
+        name: cell(r, 0)?,
+        value: cell(r, 1),
+        value_set: cell_i64(r, 2) == Some(1),
+        default_value: cell(r, 3),
+        category: cell(r, 4),
+        scope: settings::scope_value(cell(r, 5).as_deref()),
+        is_dynamic: cell_i64(r, 6).map(|d| d != 0),
+        updated: cell(r, 7),
+        component: cell(r, 8),
+        encrypted_at_rest: None,
+        undecryptable: None,
+    })
+}
+
+/// Reads and records the settings. An error here fails the whole source (the caller
+/// declares every DB namespace missing).
+pub async fn collect(
+    s: &mut Session,
+    conf: &BTreeSet<String>,
+    keys: Option<&Keys>,
+    fp_key: Option<&[u8]>,
+    src: &str,
+    facts: &mut Facts,
+) -> Result<(), Missing> {
+    let rows = s.query(&settings_sql(conf), 9).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut ca_pem: Option<Result<String, String>> = None;
+    for r in &rows {
+        let Some(mut row) = setting_row(r) else {
+            continue;
+        };
+        if row.is_hidden_or_secure() {
+            row.encrypted_at_rest = keys.map(|k| k.encrypted_at_rest);
+            if let Some(raw) = row.value.take() {
+                match decrypt_db_value(keys, &raw) {
+                    Ok(p) => row.value = Some(p.expose().to_string()),
+                    Err(why) => row.undecryptable = Some(why),
+                }
+            }
+            if row.name == ROOT_CA_CERT {
+                ca_pem = Some(match (row.value.take(), &row.undecryptable) {
+                    (Some(v), _) => Ok(v),
+                    (None, Some(why)) => Err(why.clone()),
+                    (None, None) => Err("not set".into()),
+                });
+            }
+        }
+        out.push(row);
+    }
+    settings::record(&out, src, fp_key, facts);
+    // Drop the plaintexts now.
+    drop(out);
+    record_root_ca(ca_pem, src, facts);
+    Ok(())
+}
+
+fn record_root_ca(ca_pem: Option<Result<String, String>>, src: &str, facts: &mut Facts) {
+    facts.namespace_complete("cs.root_ca.", src);
+    let key = "cs.root_ca.certificate_pem";
+    match ca_pem {
+        None => {}
+        Some(Ok(pem)) => match certificate_pem(&pem) {
+            Some(c) => facts.set(key, src, c),
+            None => facts.insert(
+                key,
+                Fact::from_missing(
+                    src,
+                    Missing::unsupported("ca.plugin.root.ca.certificate is not a PEM certificate"),
+                ),
+            ),
+        },
+        Some(Err(why)) if why == "not set" => {}
+        Some(Err(why)) => facts.insert(key, Fact::from_missing(src, Missing::not_collected(why))),
+    }
+}
+
+/// Only the CERTIFICATE blocks of a PEM text (never anything that looks like a key).
+fn certificate_pem(text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let l = line.trim();
+        if l == "-----BEGIN CERTIFICATE-----" {
+            inside = true;
+        }
+        if inside {
+            out.push_str(l);
+            out.push('\n');
+        }
+        if l == "-----END CERTIFICATE-----" {
+            inside = false;
+        }
+    }
+    (!out.is_empty() && !out.contains("PRIVATE")).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pem_only_certificates() {
+        let t = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBB\n-----END PRIVATE KEY-----\n";
+        let c = super::certificate_pem(t).unwrap();
+        assert!(c.contains("AAA") && !c.contains("BBB"));
+    }
+}
