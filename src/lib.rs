@@ -12,6 +12,7 @@ pub mod dates;
 pub mod diff;
 pub mod evaluate;
 pub mod facts;
+pub mod fleet;
 pub mod opfiles;
 pub mod outcome;
 pub mod privileges;

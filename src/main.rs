@@ -8,7 +8,7 @@ use stackposture::catalog::{Catalog, CatalogSource, Profile, Severity};
 use stackposture::collect::{self, CollectOptions};
 use stackposture::facts::Facts;
 use stackposture::opfiles;
-use stackposture::report::{self, table::TableOptions, Format};
+use stackposture::report::{self, Format, RenderOptions};
 use stackposture::EvalOptions;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -51,15 +51,19 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Evaluate a facts file written by `collect`.
+    /// Evaluate facts files written by `collect` (the catalog is loaded once).
     Evaluate {
-        /// The facts file (JSON).
-        facts: PathBuf,
+        /// Facts files (JSON), or directories of them (`*.json`, not recursive). More
+        /// than one needs --output-dir: DIR/<file name>.report.<ext>.
+        #[arg(required = true)]
+        facts: Vec<PathBuf>,
         #[command(flatten)]
         eval: EvalArgs,
     },
     /// Compare two JSON reports (same host over time, or two hosts): regressions, fixes,
-    /// coverage changes and score deltas. Exit 1 when a check regressed.
+    /// coverage changes and score deltas. Exit 1 when a check regressed, a failing check
+    /// disappeared or a decided check became unknown; exit 3 for a report of a schema
+    /// version this build does not read.
     Diff {
         /// The earlier (or reference) report, from `--format json`.
         before: PathBuf,
@@ -68,6 +72,19 @@ enum Command {
         /// text or json.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
+    },
+    /// Many hosts' JSON reports in one view (score per host and duty, shared findings) and
+    /// the checks only a fleet shows: one secret in several environments, version skew in
+    /// a cluster, clock drift, missing or stale reports. Exit 1 on any of them.
+    Fleet {
+        /// Reports, or directories of them (each subdirectory is an environment).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = stackposture::fleet::FleetFormat::Table)]
+        format: stackposture::fleet::FleetFormat,
+        /// A report collected more than HOURS ago is stale.
+        #[arg(long, value_name = "HOURS", default_value_t = 48)]
+        stale_after: u32,
     },
     /// List the facts this user cannot read, and the smallest grant that would fix each.
     Privileges {
@@ -257,14 +274,24 @@ struct EvalArgs {
     #[arg(long)]
     profile: Option<String>,
     /// Report format: table (people), json (versioned report), junit (CI), sarif (code
-    /// scanning), prometheus (textfile collector).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    /// scanning), prometheus (textfile collector), html (one self-contained page), csv
+    /// (one row per result), markdown (tickets). Several, comma-separated, with
+    /// --output-dir: `--format json,sarif,html --output-dir DIR`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "table")]
+    format: Vec<Format>,
     /// Write the report here instead of standard output (`-`: standard output). The file
     /// is replaced atomically (temporary file in its directory, then rename); a symbolic
     /// link or a non-regular file there is refused.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "output_dir")]
     output: Option<PathBuf>,
+    /// Write each format to DIR/report.<ext> (report.json, report.sarif, report.html,
+    /// report.junit.xml, report.csv, report.md, report.prom, report.txt).
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// SARIF: include passing, unknown, error and not-applicable results too (default:
+    /// failures only; GitHub code scanning would raise every result as an alert).
+    #[arg(long)]
+    all_results: bool,
     /// Exit 1 when a check at or above this severity fails (default: the profile's).
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<SeverityArg>,
@@ -277,7 +304,8 @@ struct EvalArgs {
     /// Colour in the table: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
-    /// Hide passing checks in the table.
+    /// Hide passing checks in the table, HTML and Markdown (and in SARIF, even with
+    /// --all-results).
     #[arg(long)]
     only_findings: bool,
     /// Waivers file (TOML [[waiver]] check/reason/expires/hosts): accepted findings stop
@@ -537,14 +565,46 @@ fn db_opts(a: &DbArgs) -> Result<collect::database::DbOptions, Failure> {
     })
 }
 
-/// Evaluates `facts` (of the packs `packs`, or all) and writes the report.
-fn evaluate_and_emit(
-    cat: &Catalog,
-    facts: &Facts,
-    packs: Option<Vec<String>>,
+/// One format to --output or stdout; any number to --output-dir.
+fn emit_formats(
+    report: &report::Report,
     e: &EvalArgs,
-) -> Result<u8, Failure> {
-    let profile = pick_profile(cat, e.profile.as_deref())?;
+    opts: &RenderOptions,
+    prefix: Option<&str>,
+) -> Result<(), Failure> {
+    let formats = Format::distinct(&e.format);
+    let Some(dir) = &e.output_dir else {
+        return match formats.as_slice() {
+            [f] => emit(&report::render(report, *f, opts), e.output.as_ref()),
+            _ => Err(usage("several formats need --output-dir DIR")),
+        };
+    };
+    if !dir.is_dir() {
+        return Err(cannot_run(format!(
+            "--output-dir {}: not a directory",
+            dir.display()
+        )));
+    }
+    for f in formats {
+        let name = match prefix {
+            Some(p) => format!("{p}.{}", f.file_name()),
+            None => f.file_name().to_string(),
+        };
+        emit(&report::render(report, f, opts), Some(&dir.join(name)))?;
+    }
+    Ok(())
+}
+
+/// What every facts file of one `evaluate` (or the one `audit`) is judged with: the
+/// catalog is loaded and the waivers read once.
+struct Evaluator {
+    cat: Catalog,
+    opts: EvalOptions,
+}
+
+fn evaluator(e: &EvalArgs) -> Result<Evaluator, Failure> {
+    let cat = load_catalog(&e.catalog)?;
+    pick_profile(&cat, e.profile.as_deref())?;
     if let Some(m) = e.min_score {
         if !(0.0..=100.0).contains(&m) {
             return Err(usage("--min-score must be between 0 and 100"));
@@ -568,38 +628,66 @@ fn evaluate_and_emit(
         }
         None => Vec::new(),
     };
-    let report = stackposture::build_report(
-        cat,
-        profile,
-        facts,
-        &EvalOptions {
-            fail_on: e.fail_on.map(Severity::from),
-            min_score: e.min_score,
-            as_of,
-            waivers,
-            packs,
-        },
-    );
-    let tty = output_file(e.output.as_ref()).is_none() && std::io::stdout().is_terminal();
+    let opts = EvalOptions {
+        fail_on: e.fail_on.map(Severity::from),
+        min_score: e.min_score,
+        as_of,
+        waivers,
+        packs: None,
+    };
+    Ok(Evaluator { cat, opts })
+}
+
+fn render_options(e: &EvalArgs) -> RenderOptions {
+    let to_stdout = output_file(e.output.as_ref()).is_none() && e.output_dir.is_none();
+    let tty = to_stdout && std::io::stdout().is_terminal();
     let color = match e.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    let topts = TableOptions {
+    RenderOptions {
         color,
         width: if tty { None } else { Some(120) },
         show_passed: !e.only_findings,
-    };
-    emit(
-        &report::render(&report, e.format, &topts),
-        e.output.as_ref(),
-    )?;
+        all_results: e.all_results,
+    }
+}
+
+/// Evaluates one facts set and writes its report(s); `prefix` names the files in
+/// --output-dir when several facts files are evaluated.
+fn emit_report(
+    ev: &Evaluator,
+    facts: &Facts,
+    e: &EvalArgs,
+    prefix: Option<&str>,
+) -> Result<u8, Failure> {
+    let profile = pick_profile(&ev.cat, e.profile.as_deref())?;
+    let report = stackposture::build_report(&ev.cat, profile, facts, &ev.opts);
+    emit_formats(&report, e, &render_options(e), prefix)?;
     Ok(if report.verdict.exit_code == 0 {
         EXIT_OK
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// `evaluate FACTS...|DIR`: every facts file with one catalog; one file keeps the
+/// single-report behaviour, several need --output-dir (DIR/<name>.report.<ext>).
+fn evaluate_files(paths: &[PathBuf], e: &EvalArgs) -> Result<u8, Failure> {
+    let ev = evaluator(e)?; // usage and catalog errors first (exit 2)
+    let files = report::batch::facts_files(paths).map_err(cannot_run)?;
+    let several = files.len() > 1 || paths.iter().any(|p| p.is_dir());
+    if several && e.output_dir.is_none() {
+        return Err(usage("several facts files need --output-dir DIR"));
+    }
+    let mut code = EXIT_OK;
+    for (path, name) in &files {
+        let f = report::batch::load_facts(path).map_err(cannot_run)?;
+        let prefix = several.then_some(name.as_str());
+        code = code.max(emit_report(&ev, &f, e, prefix)?);
+    }
+    Ok(code)
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
@@ -623,13 +711,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Audit { collect, eval } => {
             // Validate the catalog and profile before touching the host.
-            let cat = load_catalog(&eval.catalog)?;
-            pick_profile(&cat, eval.profile.as_deref())?;
+            // The catalog, profile and waivers first (usage errors before touching the host).
+            let mut ev = evaluator(&eval)?;
             let opts = collect_opts(&collect, Some(&eval.catalog))?;
-            let packs =
-                stackposture::packs_for_tree(&cat, &stackposture::rootfs::RootFs::new(&opts.root));
+            let tree = stackposture::rootfs::RootFs::new(&opts.root);
+            ev.opts.packs = Some(stackposture::packs_for_tree(&ev.cat, &tree));
             let collected = collect::collect(&opts);
-            evaluate_and_emit(&cat, &collected.facts, Some(packs), &eval)
+            emit_report(&ev, &collected.facts, &eval, None)
         }
         Command::Collect { collect, output } => {
             let opts = collect_opts(&collect, None)?;
@@ -637,28 +725,28 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             emit(&collected.facts.to_json(), output.as_ref())?;
             Ok(EXIT_OK)
         }
-        Command::Evaluate { facts, eval } => {
-            let cat = load_catalog(&eval.catalog)?;
-            pick_profile(&cat, eval.profile.as_deref())?;
-            let text = opfiles::read_text_capped(&facts, opfiles::DOCUMENT_CAP)
-                .map_err(|e| cannot_run(format!("cannot read {}: {e}", facts.display())))?;
-            let f = Facts::from_json(&text)
-                .map_err(|e| cannot_run(format!("{}: {e}", facts.display())))?;
-            if let Some(t) = f.collected_at.as_deref() {
-                if stackposture::dates::parse_rfc3339(t).is_none() {
-                    return Err(cannot_run(format!(
-                        "{}: collected_at {t:?} is not a real date",
-                        facts.display()
-                    )));
-                }
-            }
-            evaluate_and_emit(&cat, &f, None, &eval)
-        }
+        Command::Evaluate { facts, eval } => evaluate_files(&facts, &eval),
         Command::Diff {
             before,
             after,
             format,
-        } => diff(&before, &after, format),
+        } => {
+            let json = matches!(format, ListFormat::Json);
+            let (text, code) =
+                stackposture::diff::run(&before, &after, json).map_err(cannot_run)?;
+            emit(&text, None)?;
+            Ok(code)
+        }
+        Command::Fleet {
+            reports,
+            format,
+            stale_after,
+        } => {
+            let (text, code) =
+                stackposture::fleet::run(&reports, format, stale_after).map_err(cannot_run)?;
+            emit(&text, None)?;
+            Ok(code)
+        }
         Command::Privileges { collect, format } => privileges(&collect, format),
         Command::Checks { cmd, catalog } => {
             let cat = load_catalog(&catalog)?;
@@ -717,30 +805,6 @@ fn list_checks(
         }
         ListFormat::Json => serde_json::to_string_pretty(&checks).expect("serialise") + "\n",
         ListFormat::Table => report::lists::checks(&checks, prof),
-    })
-}
-
-fn diff(before: &PathBuf, after: &PathBuf, format: ListFormat) -> Result<u8, Failure> {
-    let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
-        let text = opfiles::read_text_capped(p, opfiles::DOCUMENT_CAP)
-            .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
-        serde_json::from_str(&text).map_err(|e| {
-            cannot_run(format!(
-                "{}: not a stackposture JSON report: {e}",
-                p.display()
-            ))
-        })
-    };
-    let d = stackposture::diff::diff(&read(before)?, &read(after)?);
-    let text = match format {
-        ListFormat::Json => serde_json::to_string_pretty(&d).expect("serialise") + "\n",
-        _ => stackposture::diff::render_text(&d),
-    };
-    emit(&text, None)?;
-    Ok(if d.regressions > 0 {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
     })
 }
 

@@ -56,7 +56,7 @@ fn golden_json_report() {
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], "1.0.0");
+    assert_eq!(v["schema_version"], "1.1.0");
     assert_eq!(v["profile"]["name"], "golden");
     // The profile's param override (60 days) makes the 37-day certificate fail.
     let tls = v["results"]
@@ -488,6 +488,18 @@ fn diff_reports_regressions_and_fixes() {
         code(&run(&["diff", a.to_str().unwrap(), "/nonexistent.json"])),
         3
     );
+    // A report from a future major schema version is refused, not misread.
+    let future = out.path().join("future.json");
+    let text = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(
+        &future,
+        text.replacen("\"schema_version\": \"1.", "\"schema_version\": \"2.", 1),
+    )
+    .unwrap();
+    let o = run(&["diff", a.to_str().unwrap(), future.to_str().unwrap()]);
+    assert_eq!(code(&o), 3);
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("is not supported (this stackposture reads 1.x)"));
 }
 
 #[test]

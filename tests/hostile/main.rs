@@ -9,3 +9,4 @@ mod common;
 mod db;
 mod operator;
 mod tls;
+mod tree;
