@@ -217,7 +217,7 @@ fn on_a_terminal_a_slow_source_shows_one_progress_line_then_clears_it() {
         "--deadline".into(),
         "3".into(),
         "-o".into(),
-        "/dev/null".into(),
+        root.path().join("report.txt").to_str().unwrap().into(),
     ]);
     let cmd = format!("{} {}", env!("CARGO_BIN_EXE_stackposture"), args.join(" "));
     let out = Command::new("script")

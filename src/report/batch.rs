@@ -2,7 +2,6 @@
 //! and reading each within a bound.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A facts file larger than this is refused (the demo deployment's is 80 KB).
@@ -55,31 +54,9 @@ fn name_of(p: &Path) -> String {
 /// Reads one facts file: a regular file only (never blocks on a FIFO or reads a device),
 /// at most [`MAX_FACTS_BYTES`].
 pub fn read_facts(p: &Path) -> Result<String, String> {
-    let err = |e: std::io::Error| format!("cannot read {}: {e}", p.display());
-    let meta = std::fs::metadata(p).map_err(err)?;
-    if !meta.is_file() {
-        return Err(format!("{}: not a regular file", p.display()));
-    }
-    if meta.len() > MAX_FACTS_BYTES {
-        return Err(format!(
-            "{}: larger than {} MiB, not a facts file",
-            p.display(),
-            MAX_FACTS_BYTES >> 20
-        ));
-    }
-    let mut text = String::new();
-    std::fs::File::open(p)
-        .map_err(err)?
-        .take(MAX_FACTS_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(err)?;
-    if text.len() as u64 > MAX_FACTS_BYTES {
-        return Err(format!(
-            "{}: grew past the size limit while read",
-            p.display()
-        ));
-    }
-    Ok(text)
+    // Regular files only (never blocks on a FIFO nor reads a device), capped.
+    crate::opfiles::read_text_capped(p, MAX_FACTS_BYTES)
+        .map_err(|e| format!("cannot read {}: {e}", p.display()))
 }
 
 /// Reads and parses one facts file.
