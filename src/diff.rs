@@ -3,7 +3,8 @@
 //! scores moved. Pure: two reports in, one diff out.
 
 use crate::evaluate::Outcome;
-use crate::report::Report;
+use crate::report::escape::text as esc;
+use crate::report::{Report, REPORT_SCHEMA_VERSION};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -56,6 +57,41 @@ pub struct ReportDiff {
     pub duties: BTreeMap<String, ScoreDelta>,
     pub changes: Vec<CheckChange>,
     pub regressions: usize,
+    /// Checks that failed before and are now gone or not applicable: a finding that
+    /// vanished without being fixed.
+    #[serde(default)]
+    pub failures_gone: usize,
+    /// Checks decided before (pass or fail) that are now unknown or error: coverage lost.
+    #[serde(default)]
+    pub coverage_lost: usize,
+}
+
+impl ReportDiff {
+    /// 1 when anything got worse (a regression, a vanished failure, lost coverage).
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.regressions + self.failures_gone + self.coverage_lost > 0)
+    }
+}
+
+/// Reads a JSON report, refusing any schema version this build does not understand: the
+/// same major version as [`REPORT_SCHEMA_VERSION`] (minor versions only add fields).
+pub fn parse_report(text: &str) -> Result<Report, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not a JSON report: {e}"))?;
+    let Some(version) = v.get("schema_version").and_then(|s| s.as_str()) else {
+        return Err("not a stackposture JSON report: no schema_version".into());
+    };
+    let major = |s: &str| s.split('.').next().and_then(|m| m.parse::<u64>().ok());
+    let supported = major(REPORT_SCHEMA_VERSION);
+    let shown = esc(version).into_owned();
+    if major(version).is_none() || major(version) != supported {
+        return Err(format!(
+            "report schema version {shown:?} is not supported (this stackposture reads {}.x)",
+            supported.unwrap_or(0)
+        ));
+    }
+    serde_json::from_value(v)
+        .map_err(|e| format!("not a stackposture JSON report (schema {shown}): {e}"))
 }
 
 fn decided(o: Outcome) -> bool {
@@ -136,6 +172,17 @@ pub fn diff(before: &Report, after: &Report) -> ReportDiff {
             .iter()
             .filter(|c| c.change == Change::Regressed)
             .count(),
+        failures_gone: changes
+            .iter()
+            .filter(|c| {
+                c.before == Some(Outcome::Fail)
+                    && matches!(c.after, None | Some(Outcome::NotApplicable))
+            })
+            .count(),
+        coverage_lost: changes
+            .iter()
+            .filter(|c| c.change == Change::NowUnknown)
+            .count(),
         changes,
     }
 }
@@ -153,14 +200,14 @@ fn delta(d: &ScoreDelta) -> String {
 
 pub fn render_text(d: &ReportDiff) -> String {
     let mut out = String::new();
-    let host = |h: &Option<String>| h.clone().unwrap_or_else(|| "(unknown host)".into());
+    let host = |h: &Option<String>| esc(h.as_deref().unwrap_or("(unknown host)")).into_owned();
     let _ = writeln!(
         out,
         "before: {} ({})  after: {} ({})",
         host(&d.before_host),
-        d.before_profile,
+        esc(&d.before_profile),
         host(&d.after_host),
-        d.after_profile
+        esc(&d.after_profile)
     );
     if d.before_profile != d.after_profile {
         let _ = writeln!(
@@ -171,7 +218,7 @@ pub fn render_text(d: &ReportDiff) -> String {
     let _ = writeln!(out, "score:    {}", delta(&d.score));
     let _ = writeln!(out, "coverage: {}", delta(&d.coverage));
     for (duty, s) in &d.duties {
-        let _ = writeln!(out, "  {duty}: {}", delta(s));
+        let _ = writeln!(out, "  {}: {}", esc(duty), delta(s));
     }
     if d.changes.is_empty() {
         let _ = writeln!(out, "no check changed outcome");
@@ -182,13 +229,103 @@ pub fn render_text(d: &ReportDiff) -> String {
             out,
             "{:<12} {:<12} {:<8} {} -> {}  {}",
             format!("{:?}", c.change).to_lowercase(),
-            c.id,
+            esc(&c.id),
             c.severity,
             o(c.before),
             o(c.after),
-            c.title
+            esc(&c.title)
         );
     }
     let _ = writeln!(out, "{} regression(s)", d.regressions);
+    if d.failures_gone > 0 {
+        let _ = writeln!(
+            out,
+            "{} failing check(s) gone or not applicable without a pass",
+            d.failures_gone
+        );
+    }
+    if d.coverage_lost > 0 {
+        let _ = writeln!(
+            out,
+            "{} check(s) now unknown or error: coverage lost",
+            d.coverage_lost
+        );
+    }
     out
+}
+
+/// `stackposture diff`: reads both reports (bounded, schema-checked), returns the text
+/// (or JSON) and the exit code.
+pub fn run(
+    before: &std::path::Path,
+    after: &std::path::Path,
+    json: bool,
+) -> Result<(String, u8), String> {
+    let read = |p: &std::path::Path| -> Result<Report, String> {
+        let text = crate::report::batch::read_facts(p)?;
+        parse_report(&text).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let d = diff(&read(before)?, &read(after)?);
+    let text = if json {
+        serde_json::to_string_pretty(&d).expect("diff serialises") + "\n"
+    } else {
+        render_text(&d)
+    };
+    Ok((text, d.exit_code()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn golden() -> Report {
+        let text = include_str!("../tests/golden/golden-report.json");
+        parse_report(text).unwrap()
+    }
+
+    #[test]
+    fn unknown_schema_versions_are_refused() {
+        let text = include_str!("../tests/golden/golden-report.json");
+        let current = format!("{REPORT_SCHEMA_VERSION:?}");
+        for (v, ok) in [
+            ("1.0.0", true),
+            ("1.4.2", true),
+            ("2.0.0", false),
+            ("x", false),
+        ] {
+            let t = text.replacen(&current, &format!("{v:?}"), 1);
+            assert_eq!(parse_report(&t).is_ok(), ok, "{v}");
+        }
+        let err = parse_report(&text.replacen(&current, "\"2.0.0\"", 1)).unwrap_err();
+        assert!(err.contains("\"2.0.0\" is not supported"), "{err}");
+        assert!(parse_report("{}")
+            .unwrap_err()
+            .contains("no schema_version"));
+        assert!(parse_report("[1]").is_err());
+    }
+
+    #[test]
+    fn vanished_failures_and_lost_coverage_exit_1() {
+        let before = golden();
+        assert_eq!(diff(&before, &before).exit_code(), 0);
+        // A failing check disappears from the later report.
+        let mut after = before.clone();
+        let i = after
+            .results
+            .iter()
+            .position(|r| r.outcome == Outcome::Fail)
+            .unwrap();
+        after.results.remove(i);
+        let d = diff(&before, &after);
+        assert_eq!((d.regressions, d.failures_gone, d.exit_code()), (0, 1, 1));
+        // A failing check turns unknown: coverage lost.
+        let mut after = before.clone();
+        after.results[i].outcome = Outcome::Unknown;
+        let d = diff(&before, &after);
+        assert_eq!((d.coverage_lost, d.exit_code()), (1, 1));
+        assert!(render_text(&d).contains("coverage lost"));
+        // The other way round coverage is gained (the now-known failure is a regression).
+        let back = diff(&after, &before);
+        assert_eq!((back.coverage_lost, back.regressions), (0, 1));
+    }
 }

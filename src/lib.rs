@@ -1,16 +1,20 @@
 //! stackposture: a security-posture auditor for cloud control planes.
 //!
-//! Data flows one way (see DESIGN.md): collectors turn sources into [`facts::Facts`];
-//! [`evaluate`] applies the declarative [`catalog`] under a profile (pure, no I/O);
-//! [`score`] weighs the outcomes by severity per operator duty; [`report`] renders.
+//! Data flows one way (see docs/architecture.md): collectors turn sources into
+//! [`facts::Facts`]; [`evaluate`] applies the compiled [`catalog`] under a profile (pure,
+//! no I/O) and produces [`outcome`]s; [`score`] weighs them by severity per operator
+//! duty; [`report`] renders.
 
 pub mod catalog;
 pub mod clidocs;
 pub mod collect;
+pub mod dates;
 pub mod diff;
 pub mod evaluate;
 pub mod facts;
+pub mod fleet;
 pub mod opfiles;
+pub mod outcome;
 pub mod privileges;
 pub mod report;
 pub mod rootfs;
@@ -25,7 +29,7 @@ use facts::Facts;
 use report::Report;
 
 /// Options that turn facts into a report.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct EvalOptions {
     pub fail_on: Option<Severity>,
     pub min_score: Option<f64>,
@@ -34,6 +38,9 @@ pub struct EvalOptions {
     pub as_of: Option<i64>,
     /// Waivers to attach (validated against the catalog by the caller).
     pub waivers: Vec<waivers::Waiver>,
+    /// Evaluate only the checks of these packs (`audit` passes the packs detected in
+    /// the tree); `None`: every pack.
+    pub packs: Option<Vec<String>>,
 }
 
 /// Evaluates facts under a profile and builds the report. Pure apart from reading the
@@ -46,24 +53,39 @@ pub fn build_report(
 ) -> Report {
     let now = opts
         .as_of
-        .or_else(|| {
-            facts
-                .collected_at
-                .as_deref()
-                .and_then(evaluate::parse_rfc3339)
-        })
+        .or_else(|| facts.collected_at.as_deref().and_then(dates::parse_rfc3339))
         .unwrap_or_else(collect::now_unix);
     let ctx = EvalContext { now };
-    let mut results = evaluate::evaluate(&catalog.checks, profile, facts, &ctx);
+    let checks = catalog
+        .checks
+        .iter()
+        .filter(|c| opts.packs.as_ref().is_none_or(|p| p.contains(&c.pack)));
+    let mut results = evaluate::evaluate(checks, profile, facts, &ctx);
     let applied = waivers::apply(&opts.waivers, &results, facts.host.as_deref(), now);
     for (r, w) in results.iter_mut().zip(applied) {
         r.waiver = w;
     }
-    Report::new(
+    let mut report = Report::new(
         facts,
         profile,
         results,
         opts.fail_on.unwrap_or(profile.fail_on),
         opts.min_score.unwrap_or(profile.pass_mark),
-    )
+    );
+    report.duty_titles = catalog.duty_titles();
+    report
+}
+
+/// The packs whose checks an audit of `fs` evaluates: those detected in the tree, or
+/// the default pack when none is (an audit of an empty tree with `--endpoint`, say).
+pub fn packs_for_tree(catalog: &Catalog, fs: &rootfs::RootFs) -> Vec<String> {
+    let found: Vec<String> = catalog::pack::detect(&catalog.packs, fs)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if found.is_empty() {
+        vec![catalog::DEFAULT_PACK.to_string()]
+    } else {
+        found
+    }
 }

@@ -8,11 +8,14 @@ use stackposture::catalog::{Catalog, CatalogSource, Profile, Severity};
 use stackposture::collect::{self, CollectOptions};
 use stackposture::facts::Facts;
 use stackposture::opfiles;
-use stackposture::report::{self, table::TableOptions, Format};
+use stackposture::report::{self, Format, RenderOptions};
 use stackposture::EvalOptions;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod cli_opts;
+use cli_opts::collect_opts;
 
 const EXIT_OK: u8 = 0;
 const EXIT_FINDINGS: u8 = 1;
@@ -51,15 +54,19 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Evaluate a facts file written by `collect`.
+    /// Evaluate facts files written by `collect` (the catalog is loaded once).
     Evaluate {
-        /// The facts file (JSON).
-        facts: PathBuf,
+        /// Facts files (JSON), or directories of them (`*.json`, not recursive). More
+        /// than one needs --output-dir: DIR/<file name>.report.<ext>.
+        #[arg(required = true)]
+        facts: Vec<PathBuf>,
         #[command(flatten)]
         eval: EvalArgs,
     },
     /// Compare two JSON reports (same host over time, or two hosts): regressions, fixes,
-    /// coverage changes and score deltas. Exit 1 when a check regressed.
+    /// coverage changes and score deltas. Exit 1 when a check regressed, a failing check
+    /// disappeared or a decided check became unknown; exit 3 for a report of a schema
+    /// version this build does not read.
     Diff {
         /// The earlier (or reference) report, from `--format json`.
         before: PathBuf,
@@ -68,6 +75,19 @@ enum Command {
         /// text or json.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
+    },
+    /// Many hosts' JSON reports in one view (score per host and duty, shared findings) and
+    /// the checks only a fleet shows: one secret in several environments, version skew in
+    /// a cluster, clock drift, missing or stale reports. Exit 1 on any of them.
+    Fleet {
+        /// Reports, or directories of them (each subdirectory is an environment).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = stackposture::fleet::FleetFormat::Table)]
+        format: stackposture::fleet::FleetFormat,
+        /// A report collected more than HOURS ago is stale.
+        #[arg(long, value_name = "HOURS", default_value_t = 48)]
+        stale_after: u32,
     },
     /// List the facts this user cannot read, and the smallest grant that would fix each.
     Privileges {
@@ -153,6 +173,10 @@ struct CollectArgs {
     /// Audit a mounted or rendered filesystem: every host path is resolved under DIR.
     #[arg(long, value_name = "DIR", default_value = "/")]
     root: PathBuf,
+    /// Advisory feed file (docs/advisories.md): its `[feed] mode` replaces or extends the
+    /// built-in feed (and any in --catalog DIR/checks/cloudstack/). May be repeated.
+    #[arg(long = "advisories", value_name = "FILE")]
+    advisories: Vec<PathBuf>,
     /// Host name to record in the facts and report.
     #[arg(long)]
     host: Option<String>,
@@ -182,6 +206,11 @@ struct CollectArgs {
     /// Upper bound for one TLS probe, connect included, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 4000, value_parser = clap::value_parser!(u64).range(50..=60000))]
     tls_timeout_ms: u64,
+    /// Upper bound of the whole collection, in seconds. Sources are read concurrently;
+    /// whatever is still being read then is recorded as unknown (timeout) and the audit
+    /// goes on with the rest.
+    #[arg(long, value_name = "SECS", default_value_t = stackposture::collect::registry::DEFAULT_DEADLINE_SECS, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    deadline: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -248,14 +277,24 @@ struct EvalArgs {
     #[arg(long)]
     profile: Option<String>,
     /// Report format: table (people), json (versioned report), junit (CI), sarif (code
-    /// scanning), prometheus (textfile collector).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    /// scanning), prometheus (textfile collector), html (one self-contained page), csv
+    /// (one row per result), markdown (tickets). Several, comma-separated, with
+    /// --output-dir: `--format json,sarif,html --output-dir DIR`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "table")]
+    format: Vec<Format>,
     /// Write the report here instead of standard output (`-`: standard output). The file
     /// is replaced atomically (temporary file in its directory, then rename); a symbolic
     /// link or a non-regular file there is refused.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "output_dir")]
     output: Option<PathBuf>,
+    /// Write each format to DIR/report.<ext> (report.json, report.sarif, report.html,
+    /// report.junit.xml, report.csv, report.md, report.prom, report.txt).
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// SARIF: include passing, unknown, error and not-applicable results too (default:
+    /// failures only; GitHub code scanning would raise every result as an alert).
+    #[arg(long)]
+    all_results: bool,
     /// Exit 1 when a check at or above this severity fails (default: the profile's).
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<SeverityArg>,
@@ -268,7 +307,8 @@ struct EvalArgs {
     /// Colour in the table: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
-    /// Hide passing checks in the table.
+    /// Hide passing checks in the table, HTML and Markdown (and in SARIF, even with
+    /// --all-results).
     #[arg(long)]
     only_findings: bool,
     /// Waivers file (TOML [[waiver]] check/reason/expires/hosts): accepted findings stop
@@ -370,11 +410,16 @@ fn real_main() -> ExitCode {
 }
 
 fn load_catalog(args: &CatalogArgs) -> Result<Catalog, Failure> {
-    Catalog::load(&CatalogSource {
+    let cat = Catalog::load(&CatalogSource {
         dirs: args.dirs.clone(),
         no_builtin: args.no_builtin_catalog,
     })
-    .map_err(|e| usage(format!("catalog error: {e}")))
+    .map_err(|e| usage(format!("catalog error: {e}")))?;
+    // A check must read a fact some collector step produces: a typo in a fact key is a
+    // catalog error, not a check that is quietly never decided.
+    cat.validate_fact_keys(&collect::registry::owned_patterns())
+        .map_err(|e| usage(format!("catalog error: {e}")))?;
+    Ok(cat)
 }
 
 fn pick_profile<'a>(cat: &'a Catalog, name: Option<&str>) -> Result<&'a Profile, Failure> {
@@ -414,108 +459,55 @@ fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), Failure> {
     }
 }
 
-fn collect_opts(a: &CollectArgs) -> Result<CollectOptions, Failure> {
-    if !a.root.is_dir() {
+/// One format to --output or stdout; any number to --output-dir.
+fn emit_formats(
+    report: &report::Report,
+    e: &EvalArgs,
+    opts: &RenderOptions,
+    prefix: Option<&str>,
+) -> Result<(), Failure> {
+    let formats = Format::distinct(&e.format);
+    let Some(dir) = &e.output_dir else {
+        return match formats.as_slice() {
+            [f] => emit(&report::render(report, *f, opts), e.output.as_ref()),
+            _ => Err(usage("several formats need --output-dir DIR")),
+        };
+    };
+    if !dir.is_dir() {
         return Err(cannot_run(format!(
-            "--root {}: not a directory",
-            a.root.display()
+            "--output-dir {}: not a directory",
+            dir.display()
         )));
     }
-    let fingerprint_key = match &a.fingerprint_key_file {
-        Some(p) => {
-            let k = opfiles::read_capped(p, opfiles::KEY_FILE_CAP).map_err(|e| {
-                cannot_run(format!("cannot read fingerprint key {}: {e}", p.display()))
-            })?;
-            if k.len() < 16 {
-                return Err(usage("the fingerprint key must be at least 16 bytes"));
-            }
-            Some(k)
-        }
-        None => None,
-    };
-    Ok(CollectOptions {
-        root: a.root.clone(),
-        host: a.host.clone(),
-        timestamp: a.timestamp,
-        fingerprint_key,
-        endpoints: a.endpoints.clone(),
-        probe_deployment: match a.probe_deployment {
-            ProbeArg::Auto => None,
-            ProbeArg::Yes => Some(true),
-            ProbeArg::No => Some(false),
-        },
-        tls_limits: {
-            let probe = std::time::Duration::from_millis(a.tls_timeout_ms);
-            stackposture::collect::tls::probe::Limits {
-                connect: probe.min(std::time::Duration::from_secs(2)),
-                probe,
-                ..Default::default()
-            }
-        },
-        host_state: match a.host_state {
-            HostStateArg::Auto => collect::host::HostState::Auto,
-            HostStateArg::Always => collect::host::HostState::Always,
-            HostStateArg::Never => collect::host::HostState::Never,
-        },
-        db: db_opts(&a.db)?,
-    })
+    for f in formats {
+        let name = match prefix {
+            Some(p) => format!("{p}.{}", f.file_name()),
+            None => f.file_name().to_string(),
+        };
+        emit(&report::render(report, f, opts), Some(&dir.join(name)))?;
+    }
+    Ok(())
 }
 
-fn db_opts(a: &DbArgs) -> Result<collect::database::DbOptions, Failure> {
-    use collect::database::{DbOptions, SecretString};
-    if a.db_timeout == 0 || a.db_timeout > 300 {
-        return Err(usage("--db-timeout must be between 1 and 300 seconds"));
-    }
-    let password = match &a.db_password_env {
-        Some(var) => match std::env::var(var) {
-            Ok(v) => Some(SecretString::new(v)),
-            Err(_) => {
-                return Err(usage(format!(
-                    "--db-password-env {var}: the variable is not set (or not UTF-8)"
-                )))
-            }
-        },
-        None => None,
-    };
-    if let Some(u) = &a.db_url {
-        // Refuse early: a password on the command line is visible to every local user.
-        let rest = u.split("://").nth(1).unwrap_or("");
-        let auth = rest.split('/').next().unwrap_or("");
-        if auth.rsplit_once('@').is_some_and(|(a, _)| a.contains(':')) {
-            return Err(usage(
-                "--db-url must not contain a password; use --db-password-env VAR",
-            ));
-        }
-    }
-    let t = std::time::Duration::from_secs(a.db_timeout);
-    Ok(DbOptions {
-        disabled: a.no_db,
-        url: a.db_url.clone(),
-        password,
-        connect_timeout: t,
-        query_timeout: t,
-        key_file: a.key_file.clone(),
-        cloud_secret_key: std::env::var(collect::encryption::MS_KEY_ENV)
-            .ok()
-            .map(SecretString::new),
-        settings_export: a.settings_export.clone(),
-        ca_file: a.db_ca.clone(),
-        allow_public_key_retrieval: a.db_allow_public_key_retrieval,
-    })
+/// What every facts file of one `evaluate` (or the one `audit`) is judged with: the
+/// catalog is loaded and the waivers read once.
+struct Evaluator {
+    cat: Catalog,
+    opts: EvalOptions,
 }
 
-fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
+fn evaluator(e: &EvalArgs) -> Result<Evaluator, Failure> {
     let cat = load_catalog(&e.catalog)?;
-    let profile = pick_profile(&cat, e.profile.as_deref())?;
+    pick_profile(&cat, e.profile.as_deref())?;
     if let Some(m) = e.min_score {
         if !(0.0..=100.0).contains(&m) {
             return Err(usage("--min-score must be between 0 and 100"));
         }
     }
     let as_of = match &e.as_of {
-        Some(s) => Some(stackposture::evaluate::parse_rfc3339(s).ok_or_else(|| {
+        Some(s) => Some(stackposture::dates::parse_rfc3339(s).ok_or_else(|| {
             usage(format!(
-                "--as-of {s:?}: not a date (YYYY-MM-DD or RFC 3339)"
+                "--as-of {s:?}: not a real date (YYYY-MM-DD or RFC 3339)"
             ))
         })?),
         None => None,
@@ -530,37 +522,66 @@ fn evaluate_and_emit(facts: &Facts, e: &EvalArgs) -> Result<u8, Failure> {
         }
         None => Vec::new(),
     };
-    let report = stackposture::build_report(
-        &cat,
-        profile,
-        facts,
-        &EvalOptions {
-            fail_on: e.fail_on.map(Severity::from),
-            min_score: e.min_score,
-            as_of,
-            waivers,
-        },
-    );
-    let tty = output_file(e.output.as_ref()).is_none() && std::io::stdout().is_terminal();
+    let opts = EvalOptions {
+        fail_on: e.fail_on.map(Severity::from),
+        min_score: e.min_score,
+        as_of,
+        waivers,
+        packs: None,
+    };
+    Ok(Evaluator { cat, opts })
+}
+
+fn render_options(e: &EvalArgs) -> RenderOptions {
+    let to_stdout = output_file(e.output.as_ref()).is_none() && e.output_dir.is_none();
+    let tty = to_stdout && std::io::stdout().is_terminal();
     let color = match e.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    let topts = TableOptions {
+    RenderOptions {
         color,
         width: if tty { None } else { Some(120) },
         show_passed: !e.only_findings,
-    };
-    emit(
-        &report::render(&report, e.format, &topts),
-        e.output.as_ref(),
-    )?;
+        all_results: e.all_results,
+    }
+}
+
+/// Evaluates one facts set and writes its report(s); `prefix` names the files in
+/// --output-dir when several facts files are evaluated.
+fn emit_report(
+    ev: &Evaluator,
+    facts: &Facts,
+    e: &EvalArgs,
+    prefix: Option<&str>,
+) -> Result<u8, Failure> {
+    let profile = pick_profile(&ev.cat, e.profile.as_deref())?;
+    let report = stackposture::build_report(&ev.cat, profile, facts, &ev.opts);
+    emit_formats(&report, e, &render_options(e), prefix)?;
     Ok(if report.verdict.exit_code == 0 {
         EXIT_OK
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// `evaluate FACTS...|DIR`: every facts file with one catalog; one file keeps the
+/// single-report behaviour, several need --output-dir (DIR/<name>.report.<ext>).
+fn evaluate_files(paths: &[PathBuf], e: &EvalArgs) -> Result<u8, Failure> {
+    let ev = evaluator(e)?; // usage and catalog errors first (exit 2)
+    let files = report::batch::facts_files(paths).map_err(cannot_run)?;
+    let several = files.len() > 1 || paths.iter().any(|p| p.is_dir());
+    if several && e.output_dir.is_none() {
+        return Err(usage("several facts files need --output-dir DIR"));
+    }
+    let mut code = EXIT_OK;
+    for (path, name) in &files {
+        let f = report::batch::load_facts(path).map_err(cannot_run)?;
+        let prefix = several.then_some(name.as_str());
+        code = code.max(emit_report(&ev, &f, e, prefix)?);
+    }
+    Ok(code)
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
@@ -584,199 +605,120 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Audit { collect, eval } => {
             // Validate the catalog and profile before touching the host.
-            pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
-            let opts = collect_opts(&collect)?;
+            // The catalog, profile and waivers first (usage errors before touching the host).
+            let mut ev = evaluator(&eval)?;
+            let opts = collect_opts(&collect, Some(&eval.catalog))?;
+            let tree = stackposture::rootfs::RootFs::new(&opts.root);
+            ev.opts.packs = Some(stackposture::packs_for_tree(&ev.cat, &tree));
             let collected = collect::collect(&opts);
-            evaluate_and_emit(&collected.facts, &eval)
+            emit_report(&ev, &collected.facts, &eval, None)
         }
         Command::Collect { collect, output } => {
-            let opts = collect_opts(&collect)?;
+            let opts = collect_opts(&collect, None)?;
             let collected = collect::collect(&opts);
             emit(&collected.facts.to_json(), output.as_ref())?;
             Ok(EXIT_OK)
         }
-        Command::Evaluate { facts, eval } => {
-            pick_profile(&load_catalog(&eval.catalog)?, eval.profile.as_deref())?;
-            let text = opfiles::read_text_capped(&facts, opfiles::DOCUMENT_CAP)
-                .map_err(|e| cannot_run(format!("cannot read {}: {e}", facts.display())))?;
-            let f = Facts::from_json(&text)
-                .map_err(|e| cannot_run(format!("{}: {e}", facts.display())))?;
-            evaluate_and_emit(&f, &eval)
-        }
+        Command::Evaluate { facts, eval } => evaluate_files(&facts, &eval),
         Command::Diff {
             before,
             after,
             format,
         } => {
-            let read = |p: &PathBuf| -> Result<stackposture::report::Report, Failure> {
-                let text = opfiles::read_text_capped(p, opfiles::DOCUMENT_CAP)
-                    .map_err(|e| cannot_run(format!("cannot read {}: {e}", p.display())))?;
-                serde_json::from_str(&text).map_err(|e| {
-                    cannot_run(format!(
-                        "{}: not a stackposture JSON report: {e}",
-                        p.display()
-                    ))
-                })
-            };
-            let d = stackposture::diff::diff(&read(&before)?, &read(&after)?);
-            let text = match format {
-                ListFormat::Json => serde_json::to_string_pretty(&d).expect("serialise") + "\n",
-                _ => stackposture::diff::render_text(&d),
-            };
+            let json = matches!(format, ListFormat::Json);
+            let (text, code) =
+                stackposture::diff::run(&before, &after, json).map_err(cannot_run)?;
             emit(&text, None)?;
-            Ok(if d.regressions > 0 {
-                EXIT_FINDINGS
-            } else {
-                EXIT_OK
-            })
+            Ok(code)
         }
-        Command::Privileges { collect, format } => {
-            let opts = collect_opts(&collect)?;
-            let collected = collect::collect(&opts);
-            let fs = stackposture::rootfs::RootFs::new(&opts.root);
-            let denied = stackposture::privileges::denied_with_grants(&fs, &collected.facts);
-            let user = stackposture::privileges::current_user();
-            let text = match format {
-                ListFormat::Json => {
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "user": user,
-                        "denied": denied,
-                    }))
-                    .expect("serialise")
-                        + "\n"
-                }
-                ListFormat::Table | ListFormat::Markdown => {
-                    if denied.is_empty() {
-                        format!("{user} can read every fact the collectors look for.\n")
-                    } else {
-                        let mut t = comfy_table::Table::new();
-                        t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                            .force_no_tty()
-                            .set_header(vec![
-                                "Fact (or prefix*)",
-                                "Why and the grant that fixes it",
-                            ]);
-                        for d in &denied {
-                            let k = if d.key.ends_with('.') {
-                                format!("{}*", d.key)
-                            } else {
-                                d.key.clone()
-                            };
-                            t.add_row(vec![k, d.detail.clone()]);
-                        }
-                        format!(
-                            "{t}\n{} fact(s) or prefixes unreadable as {user}; checks on them come out unknown.\n",
-                            denied.len()
-                        )
-                    }
-                }
-            };
+        Command::Fleet {
+            reports,
+            format,
+            stale_after,
+        } => {
+            let (text, code) =
+                stackposture::fleet::run(&reports, format, stale_after).map_err(cannot_run)?;
             emit(&text, None)?;
-            Ok(EXIT_OK)
+            Ok(code)
         }
+        Command::Privileges { collect, format } => privileges(&collect, format),
         Command::Checks { cmd, catalog } => {
             let cat = load_catalog(&catalog)?;
-            match cmd {
-                ChecksCmd::List { format, profile } => {
-                    let prof = match profile {
-                        Some(p) => Some(pick_profile(&cat, Some(&p))?),
-                        None => None,
-                    };
-                    let checks: Vec<_> = cat
-                        .checks
-                        .iter()
-                        .filter(|c| prof.is_none_or(|p| p.selects(c)))
-                        .collect();
-                    let text = match format {
-                        ListFormat::Markdown if prof.is_none() => {
-                            stackposture::catalog::markdown::render(&cat)
-                        }
-                        ListFormat::Markdown => {
-                            return Err(usage(
-                                "--format markdown documents the whole catalog; drop --profile",
-                            ))
-                        }
-                        ListFormat::Json => {
-                            serde_json::to_string_pretty(&checks).expect("serialise") + "\n"
-                        }
-                        ListFormat::Table => {
-                            let mut t = comfy_table::Table::new();
-                            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                                .force_no_tty()
-                                .set_header(vec!["Check", "Severity", "Duty", "Title"]);
-                            for c in &checks {
-                                let sev = prof.map_or(c.severity, |p| p.severity_of(c));
-                                t.add_row(vec![
-                                    c.id.as_str(),
-                                    sev.as_str(),
-                                    c.duty.as_str(),
-                                    c.title.as_str(),
-                                ]);
-                            }
-                            format!("{t}\n{} checks\n", checks.len())
-                        }
-                    };
-                    emit(&text, None)?;
-                }
+            let text = match cmd {
+                ChecksCmd::List { format, profile } => list_checks(&cat, format, profile)?,
                 ChecksCmd::Show { id } => {
                     let c = cat
                         .check(&id)
                         .ok_or_else(|| usage(format!("no check {id:?}")))?;
-                    let text = toml::to_string_pretty(c)
-                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?;
-                    emit(&format!("# {}\n{text}", c.location), None)?;
+                    report::lists::check(c)
+                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?
                 }
-            }
+            };
+            emit(&text, None)?;
             Ok(EXIT_OK)
         }
         Command::Profiles { cmd, catalog } => {
             let cat = load_catalog(&catalog)?;
-            match cmd {
-                ProfilesCmd::List { format } => {
-                    let text = match format {
-                        ListFormat::Json => {
-                            serde_json::to_string_pretty(&cat.profiles).expect("serialise") + "\n"
-                        }
-                        ListFormat::Table | ListFormat::Markdown => {
-                            let mut t = comfy_table::Table::new();
-                            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                                .force_no_tty()
-                                .set_header(vec![
-                                    "Profile",
-                                    "Checks",
-                                    "Pass mark",
-                                    "Fail on",
-                                    "Title",
-                                ]);
-                            for p in &cat.profiles {
-                                let n = cat.checks.iter().filter(|c| p.selects(c)).count();
-                                let name = if p.default {
-                                    format!("{} (default)", p.name)
-                                } else {
-                                    p.name.clone()
-                                };
-                                t.add_row(vec![
-                                    name,
-                                    n.to_string(),
-                                    p.pass_mark.to_string(),
-                                    p.fail_on.to_string(),
-                                    p.title.clone(),
-                                ]);
-                            }
-                            format!("{t}\n")
-                        }
-                    };
-                    emit(&text, None)?;
-                }
+            let text = match cmd {
+                ProfilesCmd::List {
+                    format: ListFormat::Json,
+                } => serde_json::to_string_pretty(&cat.profiles).expect("serialise") + "\n",
+                ProfilesCmd::List { .. } => report::lists::profiles(&cat),
                 ProfilesCmd::Show { name } => {
                     let p = pick_profile(&cat, Some(&name))?;
-                    let n = cat.checks.iter().filter(|c| p.selects(c)).count();
-                    let text = toml::to_string_pretty(p)
-                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?;
-                    emit(&format!("# {} ({n} checks)\n{text}", p.location), None)?;
+                    report::lists::profile(&cat, p)
+                        .map_err(|e| cannot_run(format!("cannot render: {e}")))?
                 }
-            }
+            };
+            emit(&text, None)?;
             Ok(EXIT_OK)
         }
     }
+}
+
+fn list_checks(
+    cat: &Catalog,
+    format: ListFormat,
+    profile: Option<String>,
+) -> Result<String, Failure> {
+    let prof = match profile {
+        Some(p) => Some(pick_profile(cat, Some(&p))?),
+        None => None,
+    };
+    let checks: Vec<_> = cat
+        .checks
+        .iter()
+        .filter(|c| prof.is_none_or(|p| p.selects(c)))
+        .collect();
+    Ok(match format {
+        ListFormat::Markdown if prof.is_none() => stackposture::catalog::markdown::render(cat),
+        ListFormat::Markdown => {
+            return Err(usage(
+                "--format markdown documents the whole catalog; drop --profile",
+            ))
+        }
+        ListFormat::Json => serde_json::to_string_pretty(&checks).expect("serialise") + "\n",
+        ListFormat::Table => report::lists::checks(&checks, prof),
+    })
+}
+
+fn privileges(collect: &CollectArgs, format: ListFormat) -> Result<u8, Failure> {
+    let opts = collect_opts(collect, None)?;
+    let collected = collect::collect(&opts);
+    let fs = stackposture::rootfs::RootFs::new(&opts.root);
+    let denied = stackposture::privileges::denied_with_grants(&fs, &collected.facts);
+    let user = stackposture::privileges::current_user();
+    let text = match format {
+        ListFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "user": user,
+                "denied": denied,
+            }))
+            .expect("serialise")
+                + "\n"
+        }
+        ListFormat::Table | ListFormat::Markdown => report::lists::denied(&user, &denied),
+    };
+    emit(&text, None)?;
+    Ok(EXIT_OK)
 }

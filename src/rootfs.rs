@@ -182,6 +182,23 @@ impl RootFs {
     /// the root. Never opens the file.
     pub fn inspect(&self, abs: &str) -> Result<Inspected, ReadError> {
         let path = self.resolve(abs, false)?;
+        self.inspect_real(abs, path)
+    }
+
+    /// [`RootFs::inspect`] of the entry `name` of a directory listed with
+    /// [`RootFs::list_dir_real`]: `real_dir` is that directory already resolved, so only
+    /// the entry itself is `lstat`ed (not every parent again). `abs` is the entry's host
+    /// path (`<dir>/<name>`), used to resolve it when it is a link.
+    pub fn inspect_entry(
+        &self,
+        real_dir: &Path,
+        name: &std::ffi::OsStr,
+        abs: &str,
+    ) -> Result<Inspected, ReadError> {
+        self.inspect_real(abs, real_dir.join(name))
+    }
+
+    fn inspect_real(&self, abs: &str, path: PathBuf) -> Result<Inspected, ReadError> {
         let lstat = std::fs::symlink_metadata(&path)?;
         if !lstat.file_type().is_symlink() {
             return Ok(Inspected {
@@ -209,10 +226,27 @@ impl RootFs {
     /// The names in a directory (links to it resolved inside the root), at most `max`
     /// (the `bool` says whether more were left out). Sorted, so runs are repeatable.
     pub fn list_dir(&self, abs: &str, max: usize) -> Result<(Vec<OsString>, bool), ReadError> {
+        self.list_dir_real(abs, max)
+            .map(|(_, names, more)| (names, more))
+    }
+
+    /// [`RootFs::list_dir`], also giving the directory's resolved real path (for
+    /// [`RootFs::inspect_entry`] and [`RootFs::list_real`]).
+    pub fn list_dir_real(
+        &self,
+        abs: &str,
+        max: usize,
+    ) -> Result<(PathBuf, Vec<OsString>, bool), ReadError> {
         let path = self.resolve(abs, true)?;
+        let (names, more) = Self::list_real(&path, max)?;
+        Ok((path, names, more))
+    }
+
+    /// The names in the already resolved directory `path` (see [`RootFs::list_dir`]).
+    pub fn list_real(path: &Path, max: usize) -> Result<(Vec<OsString>, bool), ReadError> {
         let mut names = Vec::new();
         let mut more = false;
-        for e in std::fs::read_dir(&path)? {
+        for e in std::fs::read_dir(path)? {
             let e = e?;
             if names.len() >= max {
                 more = true;

@@ -10,8 +10,8 @@
 //! - grade: A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60, else F; a score with no applicable weight
 //!   has no grade ("-").
 
-use crate::catalog::{Severity, DUTIES};
-use crate::evaluate::{CheckResult, Outcome};
+use crate::catalog::Severity;
+use crate::outcome::{CheckResult, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -39,7 +39,7 @@ pub struct ScoreLine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     pub overall: ScoreLine,
-    /// Per duty id, in the order of DESIGN.md's table (serialised as a sorted map).
+    /// Per duty id (sorted), for every duty with at least one evaluated check.
     pub duties: BTreeMap<String, ScoreLine>,
 }
 
@@ -106,9 +106,10 @@ fn line<'a>(results: impl Iterator<Item = &'a CheckResult>) -> ScoreLine {
 
 pub fn score(results: &[CheckResult]) -> Scores {
     let mut duties = BTreeMap::new();
-    for (d, _) in DUTIES {
-        if results.iter().any(|r| r.duty == *d) {
-            duties.insert(d.to_string(), line(results.iter().filter(|r| r.duty == *d)));
+    for r in results {
+        if !duties.contains_key(&r.duty) {
+            let d = r.duty.as_str();
+            duties.insert(d.to_string(), line(results.iter().filter(|x| x.duty == d)));
         }
     }
     Scores {

@@ -14,7 +14,9 @@
 //! ignored and reported as expired.
 
 use crate::catalog::{line_of, CatalogError};
-use crate::evaluate::{parse_rfc3339, CheckResult, Outcome};
+use crate::dates::parse_rfc3339;
+pub use crate::outcome::AppliedWaiver;
+use crate::outcome::{CheckResult, Outcome};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,15 +27,6 @@ pub struct Waiver {
     pub expires: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
-}
-
-/// A waiver as applied to one result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AppliedWaiver {
-    pub reason: String,
-    pub expires: String,
-    /// False when the waiver has expired (it then has no effect).
-    pub active: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,12 +90,13 @@ pub fn apply(
                 w.check == r.id
                     && (w.hosts.is_empty() || host.is_some_and(|h| w.hosts.iter().any(|x| x == h)))
             })?;
-            // A waiver is valid through the whole day it names.
-            let end = parse_rfc3339(&w.expires).unwrap_or(0) + 86_400;
+            // A waiver is valid through the whole day it names; `parse` rejected any
+            // waiver whose date does not parse, and one built otherwise is inactive.
+            let active = parse_rfc3339(&w.expires).is_some_and(|end| now < end + 86_400);
             Some(AppliedWaiver {
                 reason: w.reason.clone(),
                 expires: w.expires.clone(),
-                active: now < end,
+                active,
             })
         })
         .collect()

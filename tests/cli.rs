@@ -56,7 +56,7 @@ fn golden_json_report() {
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], "1.0.0");
+    assert_eq!(v["schema_version"], "1.1.0");
     assert_eq!(v["profile"]["name"], "golden");
     // The profile's param override (60 days) makes the 37-day certificate fail.
     let tls = v["results"]
@@ -488,6 +488,18 @@ fn diff_reports_regressions_and_fixes() {
         code(&run(&["diff", a.to_str().unwrap(), "/nonexistent.json"])),
         3
     );
+    // A report from a future major schema version is refused, not misread.
+    let future = out.path().join("future.json");
+    let text = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(
+        &future,
+        text.replacen("\"schema_version\": \"1.", "\"schema_version\": \"2.", 1),
+    )
+    .unwrap();
+    let o = run(&["diff", a.to_str().unwrap(), future.to_str().unwrap()]);
+    assert_eq!(code(&o), 3);
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("is not supported (this stackposture reads 1.x)"));
 }
 
 #[test]
@@ -511,8 +523,11 @@ fn demo_deployment_exercises_every_duty() {
     let o = run(&["evaluate", &facts, "--format", "json"]);
     assert_eq!(code(&o), 1, "the demo has findings");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    for (duty, _) in stackposture::catalog::DUTIES {
-        let line = &v["summary"]["duties"][*duty];
+    let cat = stackposture::catalog::Catalog::shared_builtin().unwrap();
+    let duties = &cat.pack("cloudstack").expect("the cloudstack pack").duties;
+    assert_eq!(duties.len(), 7);
+    for duty in duties.iter().map(|d| d.id.as_str()) {
+        let line = &v["summary"]["duties"][duty];
         let decided =
             line["counts"]["pass"].as_u64().unwrap() + line["counts"]["fail"].as_u64().unwrap();
         assert!(decided > 0, "the demo decides no check of duty {duty}");
@@ -531,4 +546,35 @@ fn demo_deployment_exercises_every_duty() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let fails = v["summary"]["overall"]["counts"]["fail"].as_u64().unwrap();
     assert!(fails >= 20, "a realistic demo shows findings ({fails})");
+}
+
+/// A check whose fact no collector step produces is a catalog error (exit 2) naming the
+/// file, the line of the `fact` and the nearest key a step owns: a typo is never a check
+/// that is quietly left unknown forever.
+#[test]
+fn unknown_fact_key_is_a_catalog_error() {
+    let (c, err) = list_with_catalog(
+        "checks",
+        &[(
+            "checks/typo.toml",
+            "[[check]]\nid = \"X-TYPO-001\"\ntitle = \"t\"\nduty = \"time\"\nseverity = \"low\"\n\
+             fact = \"clok.synchronised\"\ncondition = { op = \"is_true\" }\nif_absent = \"fail\"\n\
+             rationale = \"r\"\nremediation = \"m\"\nreferences = [\"x\"]\n",
+        )],
+    );
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("typo.toml:6"), "{err}");
+    assert!(err.contains("clok.synchronised"), "{err}");
+    assert!(err.contains("clock."), "nearest key named: {err}");
+    // The same check with a key a step owns loads.
+    let (c, err) = list_with_catalog(
+        "checks",
+        &[(
+            "checks/ok.toml",
+            "[[check]]\nid = \"X-TYPO-001\"\ntitle = \"t\"\nduty = \"time\"\nseverity = \"low\"\n\
+             fact = \"clock.synchronised\"\ncondition = { op = \"is_true\" }\nif_absent = \"fail\"\n\
+             rationale = \"r\"\nremediation = \"m\"\nreferences = [\"x\"]\n",
+        )],
+    );
+    assert_eq!(c, 0, "{err}");
 }

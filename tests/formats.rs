@@ -81,6 +81,7 @@ fn prometheus_text_parses() {
 
 #[test]
 fn sarif_structure() {
+    // Failures only by default: GitHub raises every result as an alert, whatever `kind`.
     let v: serde_json::Value = serde_json::from_str(&report("sarif")).unwrap();
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
@@ -90,13 +91,9 @@ fn sarif_structure() {
     for (i, r) in results.iter().enumerate() {
         assert_eq!(r["ruleIndex"], i);
         assert_eq!(rules[i]["id"], r["ruleId"]);
+        assert_eq!(r["kind"], "fail");
     }
-    let kinds: Vec<&str> = results
-        .iter()
-        .map(|r| r["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "fail").count(), 3);
-    assert_eq!(kinds.iter().filter(|k| **k == "open").count(), 2);
+    assert_eq!(results.len(), 3);
     let crit = results
         .iter()
         .find(|r| r["ruleId"] == "GT-FILE-001")

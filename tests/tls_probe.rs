@@ -1014,3 +1014,72 @@ fn default_openssl_server_accepts_cbc_and_static_rsa_and_legacy_server_cbc_at_tl
     assert_eq!(outcome(&f, "CS-TLS-016"), Outcome::Fail);
     assert_eq!(outcome(&f, "CS-TLS-017"), Outcome::Fail);
 }
+
+// ---------- the two steps: --endpoints first, the deployment after the DB ----------
+
+/// `collect_explicit` needs no other facts; `collect_deployment` then probes the
+/// deployment's own endpoints, completes the explicit leaves (name, root CA) and
+/// summarises both. Merged, their facts are exactly what `collect` gives; so are those of
+/// `probe_explicit` + `collect_with` (the hand-over in memory).
+#[test]
+fn explicit_and_deployment_steps_merge_to_collect() {
+    let t = now();
+    let (ca, leaf, key) = ec_ca_and_leaf(&["ms.test", "127.0.0.1"], t - 86_400, t + 90 * 86_400);
+    let srv = rustls_server(
+        vec![leaf, ca.der().to_vec()],
+        key,
+        ClientAuth::None,
+        None,
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+    );
+    let closed = free_port();
+    let mut known = Facts::new();
+    known.set("cs.root_ca.certificate_pem", "test", ca.pem());
+    known.set("cs.setting.host", "test", "127.0.0.1");
+    known.set("cs.setting.port", "test", closed.to_string());
+    known.namespace_complete("cs.setting.", "test");
+    known.set("props.server.https.port", "test", srv.port.to_string());
+    known.set("props.server.http.port", "test", closed.to_string());
+    known.set("props.db.cluster.servlet.port", "test", closed.to_string());
+    known.namespace_complete("props.", "test");
+    let mut o = opts(&[format!("agent=127.0.0.1:{}", srv.port)], 3000);
+    o.probe_deployment = true;
+
+    let explicit = tls::collect_explicit(&o);
+    assert!(explicit.get("tls.summary.endpoints").is_none());
+    assert!(explicit.get("tls.root_ca.cert").is_none());
+    assert!(
+        explicit.get("tls.https.tls").is_none(),
+        "only the --endpoints"
+    );
+    let l = val(&explicit, "tls.agent.leaf");
+    assert!(l.get("issued_by_root_ca").is_none() && l.get("name_checked").is_none());
+
+    let mut seen = known.clone();
+    seen.merge(explicit.clone());
+    let mut merged = explicit;
+    merged.merge(tls::collect_deployment(&o, &seen));
+    let whole = tls::collect(&o, &known);
+    assert_eq!(merged.facts, whole.facts);
+    assert_eq!(merged.namespaces, whole.namespaces);
+    assert_eq!(merged.sources, whole.sources);
+    // The in-memory hand-over: probe early, record with the later facts.
+    let probes = tls::probe_explicit(&o);
+    let handed = tls::collect_with(&o, &known, &probes);
+    assert_eq!(handed.facts, whole.facts);
+    assert_eq!(handed.namespaces, whole.namespaces);
+
+    let l = val(&whole, "tls.agent.leaf");
+    assert_eq!(l["issued_by_root_ca"], true);
+    assert_eq!(l["name_checked"], "127.0.0.1");
+    assert_eq!(l["name_matches"], true);
+    assert_eq!(
+        strs(val(&whole, "tls.summary.endpoints")),
+        vec!["agent", "https"]
+    );
+    assert_eq!(val(&whole, "tls.summary.certificates"), 2);
+    assert_eq!(val(&whole, "tls.cluster.reachable"), false);
+    assert_eq!(val(&whole, "tls.http.answers_http"), false);
+    assert_eq!(outcome(&whole, "CS-TLS-007"), Outcome::Pass);
+    assert_eq!(outcome(&whole, "CS-TLS-008"), Outcome::Pass);
+}

@@ -1,8 +1,8 @@
 //! The catalog reference as Markdown (`stackposture checks list --format markdown`),
 //! committed as docs/checks.md and kept current by a test.
 
-use super::{duty_title, Catalog, IfAbsent, DUTIES};
-use crate::evaluate::{describe, toml_to_json};
+use super::value::toml_to_json;
+use super::{Catalog, Check, IfAbsent, Profile};
 use std::fmt::Write as _;
 
 fn if_absent_text(a: IfAbsent) -> &'static str {
@@ -33,6 +33,18 @@ pub fn render(cat: &Catalog) -> String {
          \"if absent\" says what a fact that is known to be absent means.\n",
         cat.checks.len()
     );
+    profiles(cat, &mut out);
+    index(cat, &mut out);
+    duties(cat, &mut out);
+    omitted(cat, &mut out);
+    // One trailing newline.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn profiles(cat: &Catalog, out: &mut String) {
     let _ = writeln!(out, "## Profiles\n");
     let _ = writeln!(
         out,
@@ -55,6 +67,9 @@ pub fn render(cat: &Catalog) -> String {
         );
     }
     let _ = writeln!(out);
+}
+
+fn index(cat: &Catalog, out: &mut String) {
     let _ = writeln!(out, "## Index\n");
     let _ = writeln!(out, "| check | severity | duty | title |");
     let _ = writeln!(out, "|---|---|---|---|");
@@ -69,59 +84,82 @@ pub fn render(cat: &Catalog) -> String {
             c.title.replace('|', "\\|")
         );
     }
+}
+
+fn duties(cat: &Catalog, out: &mut String) {
     let default_profile = cat.default_profile().or(cat.profiles.first());
-    for (duty, _) in DUTIES {
-        let checks: Vec<_> = cat.checks.iter().filter(|c| c.duty == *duty).collect();
+    // With one pack (today) the duties head the sections; with several, each duty's
+    // heading names its pack.
+    let packs_used = cat
+        .packs
+        .iter()
+        .filter(|p| cat.checks.iter().any(|c| c.pack == p.id))
+        .count();
+    for (pack, duty) in cat
+        .packs
+        .iter()
+        .flat_map(|p| p.duties.iter().map(move |d| (p, d)))
+    {
+        let checks: Vec<_> = cat
+            .checks
+            .iter()
+            .filter(|c| c.pack == pack.id && c.duty == duty.id)
+            .collect();
         if checks.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "\n## Duty `{duty}`: {}\n", duty_title(duty));
+        let of_pack = if packs_used > 1 {
+            format!(" ({})", pack.title)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "\n## Duty `{}`{of_pack}: {}\n", duty.id, duty.title);
         for c in checks {
-            let _ = writeln!(out, "### {}\n", c.id);
-            let _ = writeln!(out, "**{}**\n", c.title);
-            let _ = writeln!(out, "- Severity: {}", c.severity);
-            if let Some(p) = default_profile {
-                let _ = writeln!(
-                    out,
-                    "- Expects: `{}`",
-                    describe(&c.condition, c.fact.as_deref(), c.field.as_deref(), c, p)
-                );
-                if let Some(w) = &c.when {
-                    let _ = writeln!(
-                        out,
-                        "- Applies when: `{}`",
-                        describe(w, c.fact.as_deref(), c.field.as_deref(), c, p)
-                    );
-                }
-            }
-            let _ = writeln!(out, "- If absent: {}", if_absent_text(c.if_absent));
-            if let Some(d) = &c.default {
-                let _ = writeln!(out, "- Product default: `{}`", toml_to_json(d));
-            }
-            if let Some(n) = &c.default_note {
-                let _ = writeln!(out, "- Default note: {}", one_line(n));
-            }
-            let profiles: Vec<&str> = cat
-                .profiles
-                .iter()
-                .filter(|p| p.selects(c))
-                .map(|p| p.name.as_str())
-                .collect();
-            let _ = writeln!(out, "- Profiles: {}", profiles.join(", "));
-            if !c.tags.is_empty() {
-                let _ = writeln!(out, "- Tags: {}", c.tags.join(", "));
-            }
-            let _ = writeln!(out, "\n{}\n", one_line(&c.rationale));
-            let _ = writeln!(out, "Remediation:\n\n```");
-            let _ = writeln!(out, "{}", c.remediation.trim());
-            let _ = writeln!(out, "```\n");
-            let _ = writeln!(out, "References:\n");
-            for r in &c.references {
-                let _ = writeln!(out, "- `{r}`");
-            }
-            let _ = writeln!(out);
+            check(cat, c, default_profile, out);
         }
     }
+}
+
+fn check(cat: &Catalog, c: &Check, default_profile: Option<&Profile>, out: &mut String) {
+    let _ = writeln!(out, "### {}\n", c.id);
+    let _ = writeln!(out, "**{}**\n", c.title);
+    let _ = writeln!(out, "- Severity: {}", c.severity);
+    if let Some(p) = default_profile {
+        let params = c.params_under(p);
+        let _ = writeln!(out, "- Expects: `{}`", c.condition.describe(&params));
+        if let Some(w) = &c.when {
+            let _ = writeln!(out, "- Applies when: `{}`", w.describe(&params));
+        }
+    }
+    let _ = writeln!(out, "- If absent: {}", if_absent_text(c.if_absent));
+    if let Some(d) = &c.default {
+        let _ = writeln!(out, "- Product default: `{}`", toml_to_json(d));
+    }
+    if let Some(n) = &c.default_note {
+        let _ = writeln!(out, "- Default note: {}", one_line(n));
+    }
+    let profiles: Vec<&str> = cat
+        .profiles
+        .iter()
+        .filter(|p| p.selects(c))
+        .map(|p| p.name.as_str())
+        .collect();
+    let _ = writeln!(out, "- Profiles: {}", profiles.join(", "));
+    if !c.tags.is_empty() {
+        let _ = writeln!(out, "- Tags: {}", c.tags.join(", "));
+    }
+    let _ = writeln!(out, "\n{}\n", one_line(&c.rationale));
+    let _ = writeln!(out, "Remediation:\n\n```");
+    let _ = writeln!(out, "{}", c.remediation.trim());
+    let _ = writeln!(out, "```\n");
+    let _ = writeln!(out, "References:\n");
+    for r in &c.references {
+        let _ = writeln!(out, "- `{r}`");
+    }
+    let _ = writeln!(out);
+}
+
+fn omitted(cat: &Catalog, out: &mut String) {
     if !cat.omitted.is_empty() {
         let _ = writeln!(out, "## Considered and not checked\n");
         let _ = writeln!(out, "| item | why not | references |");
@@ -138,9 +176,4 @@ pub fn render(cat: &Catalog) -> String {
             );
         }
     }
-    // One trailing newline.
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
-    out
 }

@@ -1,56 +1,36 @@
-//! The check catalog and the profiles, as data.
+//! The check catalog, the platform packs and the profiles, as data.
 //!
-//! Checks live in `checks/**/*.toml` (arrays of `[[check]]`), profiles in
-//! `profiles/*.toml`. Both are embedded in the binary at build time (see `build.rs`) and
-//! can be extended or replaced with `--catalog DIR`. Loading validates everything up front
-//! and reports the file, line and field of the first problem in each file.
+//! Checks live in `checks/<pack>/*.toml` (arrays of `[[check]]`) next to the pack's
+//! `pack.toml` (its duties and detection, see [`pack`]), profiles in `profiles/*.toml`.
+//! All are embedded in the binary at build time (see `build.rs`) and can be extended or
+//! replaced with `--catalog DIR`. Loading validates everything up front, reports the
+//! file, line and field of the first problem, and compiles every condition into a typed
+//! expression ([`Expr`]): nothing is re-parsed while evaluating. The embedded catalog is
+//! loaded once per process.
 //!
 //! No check can run a command: a condition is a small declarative expression over facts.
 
-mod condition;
+mod expr;
+mod keys;
+mod load;
 pub mod markdown;
+mod ops;
+pub mod pack;
 mod profile;
+mod spec;
+pub mod value;
 
-pub use condition::{parse_mode, Condition, Op, ParamValue};
+pub use expr::{Absent, Expr, Leaf};
+pub use keys::{covers, nearest};
+pub use ops::{Env, Params, Test};
+pub use pack::{Duty, Pack, DEFAULT_PACK};
 pub use profile::{Profile, Selection};
+pub use spec::{CheckSpec, ConditionSpec, Omitted, Op, ParamValue};
+pub use value::parse_mode;
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
-
-include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-
-/// The operator duties a check is scored under (see DESIGN.md and README).
-pub const DUTIES: &[(&str, &str)] = &[
-    (
-        "data-exposure",
-        "Do not share DB access, DB dumps or log files",
-    ),
-    (
-        "dos-bruteforce",
-        "Protect against DoS and brute-force attacks",
-    ),
-    ("monitoring", "Provide full-fledged monitoring"),
-    (
-        "resource-integrity",
-        "Secure OS-level access to hosts, management servers, system VMs and routers",
-    ),
-    (
-        "extension-safety",
-        "Scripts and executables added as extensions are safe",
-    ),
-    ("transport", "TLS on the API and between components"),
-    ("time", "Clocks in sync"),
-];
-
-pub fn duty_title(id: &str) -> &'static str {
-    DUTIES
-        .iter()
-        .find(|(d, _)| *d == id)
-        .map(|(_, t)| *t)
-        .unwrap_or("")
-}
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,14 +63,9 @@ impl Severity {
         }
     }
     pub fn parse(s: &str) -> Option<Severity> {
-        match s.to_ascii_lowercase().as_str() {
-            "info" => Some(Severity::Info),
-            "low" => Some(Severity::Low),
-            "medium" => Some(Severity::Medium),
-            "high" => Some(Severity::High),
-            "critical" => Some(Severity::Critical),
-            _ => None,
-        }
+        Severity::ALL
+            .into_iter()
+            .find(|x| x.as_str().eq_ignore_ascii_case(s))
     }
     pub const ALL: [Severity; 5] = [
         Severity::Info,
@@ -122,63 +97,71 @@ pub enum IfAbsent {
     Default,
 }
 
-/// A check as written in the catalog.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A validated check: its catalog text ([`CheckSpec`], reachable through `Deref`) and its
+/// compiled conditions. Serialises as it was written.
+#[derive(Debug, Clone)]
 pub struct Check {
-    /// Stable id, e.g. `CS-API-001`.
-    pub id: String,
-    pub title: String,
-    pub duty: String,
-    pub severity: Severity,
-    /// The fact the condition reads (leaves may name their own).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fact: Option<String>,
-    /// A field inside the fact's value (dotted path), e.g. `mode`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    pub condition: Condition,
+    pub spec: CheckSpec,
+    /// The pack (platform) the check belongs to.
+    pub pack: String,
+    /// The catalog file and the line where the check starts.
+    pub file: String,
+    pub line: usize,
+    pub condition: Expr,
     /// Applicability: when this evaluates false the check is `not_applicable`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub when: Option<Condition>,
-    pub if_absent: IfAbsent,
-    /// The product default of the setting or file property the check reads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<toml::Value>,
-    /// Where/when the default changed, e.g. "true on fresh installs since 4.10 (server-setup.sql)".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_note: Option<String>,
-    /// Named thresholds the condition refers to with `{ param = "name" }`; profiles may override.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub params: BTreeMap<String, toml::Value>,
-    pub rationale: String,
-    pub remediation: String,
-    #[serde(default)]
-    pub references: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Catalog file (relative) and line where the check starts; filled by the loader.
-    #[serde(skip_deserializing, default)]
-    pub location: String,
+    pub when: Option<Expr>,
 }
 
-/// A catalog item that was considered and deliberately not turned into a check.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Omitted {
-    pub item: String,
-    pub reason: String,
-    #[serde(default)]
-    pub references: Vec<String>,
+impl std::ops::Deref for Check {
+    type Target = CheckSpec;
+    fn deref(&self) -> &CheckSpec {
+        &self.spec
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckFile {
-    #[serde(default)]
-    check: Vec<toml::Spanned<Check>>,
-    #[serde(default)]
-    omitted: Vec<Omitted>,
+impl Serialize for Check {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.spec.serialize(s)
+    }
+}
+
+impl Check {
+    /// Every fact key the check reads (condition, then applicability), each once.
+    pub fn facts(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.condition.facts(&mut out);
+        if let Some(w) = &self.when {
+            w.facts(&mut out);
+        }
+        out
+    }
+
+    /// Every leaf of the condition and of the applicability condition.
+    pub fn leaves(&self) -> impl Iterator<Item = &Leaf> {
+        self.condition
+            .leaves()
+            .into_iter()
+            .chain(self.when.iter().flat_map(Expr::leaves))
+    }
+
+    /// What the check expects, under a profile's parameters.
+    pub fn expected(&self, profile: &Profile) -> String {
+        let params = self.params_under(profile);
+        let cond = self.condition.describe(&params);
+        match &self.when {
+            Some(w) => format!("{cond} (applies when {})", w.describe(&params)),
+            None => cond,
+        }
+    }
+
+    /// The check's parameters with the profile's overrides.
+    pub fn params_under<'a>(&'a self, profile: &'a Profile) -> Params<'a> {
+        Params {
+            profile,
+            check_id: &self.spec.id,
+            defaults: &self.spec.params,
+        }
+    }
 }
 
 /// A catalog loading error: file, line and what is wrong.
@@ -208,6 +191,7 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 /// The loaded, validated catalog.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
+    pub packs: Vec<Pack>,
     pub checks: Vec<Check>,
     pub omitted: Vec<Omitted>,
     pub profiles: Vec<Profile>,
@@ -217,87 +201,26 @@ pub struct Catalog {
 #[derive(Debug, Clone, Default)]
 pub struct CatalogSource {
     /// Extra directories (`--catalog DIR`): their checks add to or replace (same id)
-    /// the embedded ones; likewise profiles by name.
+    /// the embedded ones; likewise profiles by name and packs (duties) by id.
     pub dirs: Vec<PathBuf>,
-    /// Skip the embedded catalog entirely.
+    /// Skip the embedded checks and profiles (the embedded packs, their duties and
+    /// detection, stay as the vocabulary the directories build on).
     pub no_builtin: bool,
 }
 
 impl Catalog {
-    /// The embedded catalog only.
+    /// The embedded catalog (a copy of [`Catalog::shared_builtin`]).
     pub fn builtin() -> Result<Catalog, CatalogError> {
-        Catalog::load(&CatalogSource::default())
+        load::builtin().cloned()
+    }
+
+    /// The embedded catalog, loaded and compiled once per process.
+    pub fn shared_builtin() -> Result<&'static Catalog, CatalogError> {
+        load::builtin()
     }
 
     pub fn load(src: &CatalogSource) -> Result<Catalog, CatalogError> {
-        let mut check_files: Vec<(String, String)> = Vec::new();
-        let mut profile_files: Vec<(String, String)> = Vec::new();
-        if !src.no_builtin {
-            for (n, t) in CHECK_FILES {
-                check_files.push((n.to_string(), t.to_string()));
-            }
-            for (n, t) in PROFILE_FILES {
-                profile_files.push((n.to_string(), t.to_string()));
-            }
-        }
-        for dir in &src.dirs {
-            read_dir_files(dir, &mut check_files, &mut profile_files)?;
-        }
-        let mut cat = Catalog::default();
-        // id -> (index, loaded from the embedded catalog)
-        let mut by_id: BTreeMap<String, (usize, bool)> = BTreeMap::new();
-        for (i, (name, text)) in check_files.iter().enumerate() {
-            let builtin = !src.no_builtin && i < CHECK_FILES.len();
-            let file: CheckFile = toml::from_str(text).map_err(|e| CatalogError {
-                file: name.clone(),
-                line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
-                message: e.message().trim().to_string(),
-            })?;
-            for spanned in file.check {
-                let line = line_of(text, spanned.span().start);
-                let mut check = spanned.into_inner();
-                check.location = format!("{name}:{line}");
-                validate_check(&check).map_err(|m| CatalogError {
-                    file: name.clone(),
-                    line,
-                    message: format!("check {}: {m}", check.id),
-                })?;
-                match by_id.get(&check.id).copied() {
-                    // A check from a --catalog directory replaces an embedded one.
-                    Some((j, true)) if !builtin => {
-                        by_id.insert(check.id.clone(), (j, false));
-                        cat.checks[j] = check;
-                    }
-                    Some((j, _)) => {
-                        return Err(CatalogError {
-                            file: name.clone(),
-                            line,
-                            message: format!(
-                                "duplicate check id {} (first defined at {})",
-                                check.id, cat.checks[j].location
-                            ),
-                        });
-                    }
-                    None => {
-                        by_id.insert(check.id.clone(), (cat.checks.len(), builtin));
-                        cat.checks.push(check);
-                    }
-                }
-            }
-            cat.omitted.extend(file.omitted);
-        }
-        cat.checks.sort_by(|a, b| a.id.cmp(&b.id));
-        let ids: BTreeSet<&str> = cat.checks.iter().map(|c| c.id.as_str()).collect();
-        for (name, text) in &profile_files {
-            let p = Profile::parse(name, text, &ids)?;
-            if let Some(i) = cat.profiles.iter().position(|q| q.name == p.name) {
-                cat.profiles[i] = p;
-            } else {
-                cat.profiles.push(p);
-            }
-        }
-        cat.profiles.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(cat)
+        load::load(src)
     }
 
     pub fn check(&self, id: &str) -> Option<&Check> {
@@ -312,104 +235,31 @@ impl Catalog {
     pub fn default_profile(&self) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.default)
     }
-}
 
-fn read_dir_files(
-    dir: &Path,
-    checks: &mut Vec<(String, String)>,
-    profiles: &mut Vec<(String, String)>,
-) -> Result<(), CatalogError> {
-    let err = |m: String| CatalogError {
-        file: dir.display().to_string(),
-        line: 0,
-        message: m,
-    };
-    if !dir.is_dir() {
-        return Err(err("catalog directory does not exist".into()));
+    pub fn pack(&self, id: &str) -> Option<&Pack> {
+        self.packs.iter().find(|p| p.id == id)
     }
-    let mut files = Vec::new();
-    walk(dir, &mut files, 0).map_err(|e| err(e.to_string()))?;
-    files.sort();
-    for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| CatalogError {
-            file: f.display().to_string(),
-            line: 0,
-            message: e.to_string(),
-        })?;
-        let name = f.display().to_string();
-        // A file under a `profiles` directory is a profile; anything else is checks.
-        let is_profile = f
-            .strip_prefix(dir)
-            .ok()
-            .and_then(|r| r.components().next())
-            .is_some_and(|c| c.as_os_str() == "profiles")
-            || dir.file_name().is_some_and(|n| n == "profiles");
-        if is_profile {
-            profiles.push((name, text));
-        } else {
-            checks.push((name, text));
+
+    /// The title of a duty (the first pack defining it), or "".
+    pub fn duty_title(&self, duty: &str) -> &str {
+        self.packs
+            .iter()
+            .find_map(|p| p.duty(duty))
+            .map_or("", |d| d.title.as_str())
+    }
+
+    /// Every duty id with its title, pack by pack, each id once.
+    pub fn duty_titles(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for d in self.packs.iter().flat_map(|p| &p.duties) {
+            out.entry(d.id.clone()).or_insert_with(|| d.title.clone());
         }
+        out
     }
-    Ok(())
-}
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
-    if depth > 8 {
-        return Ok(());
+    /// Fails on the first check whose fact key no collector pattern covers (exact keys,
+    /// or prefixes ending in `.`, as `collect::registry::owned_patterns()` lists them).
+    pub fn validate_fact_keys<S: AsRef<str>>(&self, owned: &[S]) -> Result<(), CatalogError> {
+        keys::validate(self, owned)
     }
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let ft = e.file_type()?;
-        let p = e.path();
-        if ft.is_dir() {
-            walk(&p, out, depth + 1)?;
-        } else if ft.is_file() && p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-static ID_RE: std::sync::LazyLock<regex::Regex> =
-    std::sync::LazyLock::new(|| regex::Regex::new(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$").unwrap());
-
-fn validate_check(c: &Check) -> Result<(), String> {
-    if !ID_RE.is_match(&c.id) {
-        return Err(format!(
-            "field `id`: {:?} is not of the form PREFIX-AREA-NNN",
-            c.id
-        ));
-    }
-    if !DUTIES.iter().any(|(d, _)| *d == c.duty) {
-        let names: Vec<&str> = DUTIES.iter().map(|(d, _)| *d).collect();
-        return Err(format!(
-            "field `duty`: unknown duty {:?} (one of {})",
-            c.duty,
-            names.join(", ")
-        ));
-    }
-    for (field, text) in [
-        ("title", &c.title),
-        ("rationale", &c.rationale),
-        ("remediation", &c.remediation),
-    ] {
-        if text.trim().is_empty() {
-            return Err(format!("field `{field}`: must not be empty"));
-        }
-    }
-    if c.references.is_empty() {
-        return Err("field `references`: at least one reference is required".into());
-    }
-    if c.if_absent == IfAbsent::Default && c.default.is_none() {
-        return Err("field `default`: required when if_absent = \"default\"".into());
-    }
-    let has_fact = c.fact.is_some();
-    c.condition
-        .validate("condition", has_fact, &c.params)
-        .map_err(|m| m.to_string())?;
-    if let Some(w) = &c.when {
-        w.validate("when", has_fact, &c.params)
-            .map_err(|m| m.to_string())?;
-    }
-    Ok(())
 }

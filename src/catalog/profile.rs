@@ -9,7 +9,8 @@
 //! fail_on = "high"        # default for --fail-on
 //!
 //! [select]                # empty lists select everything
-//! duties = []
+//! packs = []              # pack ids, e.g. ["cloudstack"]; empty: every pack
+//! duties = []             # "duty" (in any selected pack) or "pack/duty"
 //! tags = []
 //! ids = []
 //! exclude_ids = []
@@ -22,14 +23,21 @@
 //! [params."CS-TLS-010"]   # threshold overrides
 //! min_days = 30
 //! ```
+//!
+//! A profile under a pack's directory (`checks/<pack>/profiles/*.toml`) selects only that
+//! pack's checks unless its `select.packs` says otherwise.
 
-use super::{line_of, CatalogError, Check, Severity, DUTIES};
+use super::{line_of, CatalogError, Check, Pack, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Selection {
+    /// Pack ids; empty selects every pack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<String>,
+    /// Duty ids, alone (any selected pack) or as `pack/duty`.
     #[serde(default)]
     pub duties: Vec<String>,
     #[serde(default)]
@@ -76,6 +84,9 @@ impl Profile {
         file: &str,
         text: &str,
         ids: &BTreeSet<&str>,
+        checks: &[Check],
+        packs: &[Pack],
+        implied_pack: Option<&str>,
     ) -> Result<Profile, CatalogError> {
         let err = |line: usize, message: String| CatalogError {
             file: file.to_string(),
@@ -89,6 +100,9 @@ impl Profile {
             )
         })?;
         p.location = file.to_string();
+        if p.select.packs.is_empty() {
+            p.select.packs.extend(implied_pack.map(str::to_string));
+        }
         // Locate a key in the text for error messages (best effort).
         let line_for = |needle: &str| text.find(needle).map(|off| line_of(text, off)).unwrap_or(0);
         if !(0.0..=100.0).contains(&p.pass_mark) {
@@ -97,8 +111,20 @@ impl Profile {
                 "field `pass_mark`: must be between 0 and 100".into(),
             ));
         }
+        for id in &p.select.packs {
+            if !packs.iter().any(|x| &x.id == id) {
+                return Err(err(
+                    line_for(id),
+                    format!("field `select.packs`: unknown pack {id:?}"),
+                ));
+            }
+        }
         for d in &p.select.duties {
-            if !DUTIES.iter().any(|(x, _)| x == d) {
+            let known = match d.split_once('/') {
+                Some((pk, duty)) => packs.iter().any(|x| x.id == pk && x.duty(duty).is_some()),
+                None => packs.iter().any(|x| x.duty(d).is_some()),
+            };
+            if !known {
                 return Err(err(
                     line_for(d),
                     format!("field `select.duties`: unknown duty {d:?}"),
@@ -121,9 +147,12 @@ impl Profile {
                 return Err(unknown_id("severity", key));
             }
         }
-        for key in p.params.keys() {
-            if !ids.contains(key.as_str()) {
-                return Err(unknown_id("params", key));
+        for (id, overrides) in &p.params {
+            let Some(c) = checks.iter().find(|c| &c.id == id) else {
+                return Err(unknown_id("params", id));
+            };
+            for (name, v) in overrides {
+                check_override(c, name, v).map_err(|m| err(line_for(name), m))?;
             }
         }
         Ok(p)
@@ -132,6 +161,9 @@ impl Profile {
     /// Whether this profile runs the check.
     pub fn selects(&self, c: &Check) -> bool {
         let s = &self.select;
+        if !s.packs.is_empty() && !s.packs.contains(&c.pack) {
+            return false;
+        }
         if s.exclude_ids.contains(&c.id)
             || c.tags.iter().any(|t| s.exclude_tags.contains(t))
             || s.min_severity.is_some_and(|m| c.severity < m)
@@ -141,8 +173,10 @@ impl Profile {
         if s.duties.is_empty() && s.tags.is_empty() && s.ids.is_empty() {
             return true;
         }
-        s.duties.contains(&c.duty)
-            || c.tags.iter().any(|t| s.tags.contains(t))
+        s.duties.iter().any(|d| match d.split_once('/') {
+            Some((pack, duty)) => pack == c.pack && duty == c.duty,
+            None => *d == c.duty,
+        }) || c.tags.iter().any(|t| s.tags.contains(t))
             || s.ids.contains(&c.id)
     }
 
@@ -162,9 +196,33 @@ impl Profile {
 
     /// The value of a check parameter under this profile.
     pub fn param<'a>(&'a self, c: &'a Check, name: &str) -> Option<&'a toml::Value> {
-        self.params
-            .get(&c.id)
-            .and_then(|m| m.get(name))
-            .or_else(|| c.params.get(name))
+        c.params_under(self).get(name)
     }
+}
+
+/// A profile's parameter override must name a parameter of the check and have the type
+/// of the check's own value (a number for a number, a list for a list, ...).
+fn check_override(c: &Check, name: &str, v: &toml::Value) -> Result<(), String> {
+    let Some(own) = c.params.get(name) else {
+        return Err(format!(
+            "field `params.{}`: check {} has no param {name:?}",
+            c.id, c.id
+        ));
+    };
+    let kind = |v: &toml::Value| match v {
+        toml::Value::Integer(_) | toml::Value::Float(_) => "a number",
+        toml::Value::String(_) => "a string",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "a list",
+        toml::Value::Table(_) => "a table",
+    };
+    if kind(own) != kind(v) {
+        return Err(format!(
+            "field `params.{}.{name}`: must be {} like the check's own value",
+            c.id,
+            kind(own)
+        ));
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ use crate::privileges::{denied_detail, Need};
 use crate::rootfs::{file_kind, Inspected, ReadError, RootFs};
 use serde_json::{json, Map, Value};
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 /// Management-server home (`~cloud`) per layout: EL first, then DEB.
 pub const CLOUD_HOMES: &[(&str, &str)] = &[
@@ -64,7 +65,7 @@ pub const MAX_ENTRIES: usize = 10_000;
 const MAX_DEPTH: usize = 8;
 const CONF_CAP: u64 = 256 * 1024;
 
-fn src(path: &str) -> String {
+pub(super) fn src(path: &str) -> String {
     format!("files:{path}")
 }
 
@@ -152,10 +153,9 @@ fn describe_inspected(fs: &RootFs, acc: &Accounts, abs: &str, i: &Inspected) -> 
 }
 
 /// Whether "others" (not owner, not group) may search every directory from the root of
-/// the tree down to `dir` (inclusive), i.e. could reach a file in it.
-fn others_can_traverse(fs: &RootFs, dir: &str) -> Option<bool> {
-    let real = fs.resolve(dir, true).ok()?;
-    let mut p = real.as_path();
+/// the tree down to the resolved directory `real` (inclusive), i.e. could reach a file in it.
+fn others_can_traverse(fs: &RootFs, real: &Path) -> Option<bool> {
+    let mut p = real;
     loop {
         let md = std::fs::metadata(p).ok()?;
         if md.mode() & 0o001 == 0 {
@@ -171,12 +171,15 @@ fn others_can_traverse(fs: &RootFs, dir: &str) -> Option<bool> {
     }
 }
 
+/// One entry of a listed directory (`real_dir` resolved once for all its entries).
 fn entry_json(
     fs: &RootFs,
     acc: &Accounts,
+    real_dir: &Path,
+    name: &std::ffi::OsStr,
     abs: &str,
 ) -> Result<(Value, Option<std::fs::Metadata>), Fact> {
-    match fs.inspect(abs) {
+    match fs.inspect_entry(real_dir, name, abs) {
         Ok(i) => {
             let md = match &i.link {
                 None => Some(i.lstat.clone()),
@@ -228,9 +231,9 @@ fn collect_logs(
     dirs.extend(extra_dump_dirs.iter().cloned());
     for (n, d) in dirs.iter().enumerate() {
         let main = n == 0;
-        match fs.list_dir(d, MAX_ENTRIES) {
-            Ok((names, more)) => {
-                let reach = others_can_traverse(fs, d).unwrap_or(true);
+        match fs.list_dir_real(d, MAX_ENTRIES) {
+            Ok((real, names, more)) => {
+                let reach = others_can_traverse(fs, &real).unwrap_or(true);
                 if more && problem.is_none() {
                     problem = Some(Fact::missing(
                         src(d),
@@ -244,7 +247,7 @@ fn collect_logs(
                     if !main && !is_dump {
                         continue;
                     }
-                    match entry_json(fs, acc, &p) {
+                    match entry_json(fs, acc, &real, &name, &p) {
                         Ok((v, md)) => {
                             let world = md
                                 .as_ref()
@@ -323,44 +326,74 @@ fn collect_extensions(fs: &RootFs, acc: &Accounts, facts: &mut Facts) {
     let base = EXTENSIONS_DIR;
     let mut all = Vec::new();
     let mut writable = Vec::new();
-    let mut problem: Option<Fact> = None;
-    match fs.inspect(base) {
-        Err(ReadError::NotFound) => {
-            let f = Fact::absent(src(base), format!("{base} does not exist"));
-            facts.insert("files.extensions", f.clone());
-            facts.insert("files.extensions_writable_by_non_root", f);
-            return;
-        }
-        Err(e) => {
-            let f = missing_for(fs, base, &e, Need::List);
-            facts.insert("files.extensions", f.clone());
-            facts.insert("files.extensions_writable_by_non_root", f);
-            return;
-        }
-        Ok(i) => {
-            let md = match &i.link {
-                None => Some(i.lstat.clone()),
-                Some((_, Ok(r))) => Some(r.metadata.clone()),
-                Some(_) => None,
-            };
-            if let Some(md) = md {
-                // The packaging's alternative: root-owned, sticky, writable by the group
-                // `cloud` only. World-writable (or writable by another group), anyone could
-                // plant `<dir>/<dir>.sh` before an admin creates that extension, and the
-                // management server would skip its copy and run the planted script.
-                let group_ok = md.gid() == 0 || acc.group(md.gid()) == Some("cloud");
-                let sticky_root =
-                    md.uid() == 0 && md.mode() & 0o1000 != 0 && md.mode() & 0o002 == 0 && group_ok;
-                if writable_by_non_root(&md) && !sticky_root {
-                    writable.push(json!(base));
-                }
+    match extensions_base_writable(fs, acc) {
+        Ok(w) => {
+            if w {
+                writable.push(json!(base));
             }
         }
+        Err(f) => {
+            facts.insert("files.extensions", f.clone());
+            facts.insert("files.extensions_writable_by_non_root", f);
+            return;
+        }
     }
-    let mut stack = vec![(base.to_string(), 0usize)];
-    while let Some((dir, depth)) = stack.pop() {
-        match fs.list_dir(&dir, MAX_ENTRIES) {
-            Ok((names, more)) => {
+    let problem = walk_extensions(fs, acc, &mut all, &mut writable);
+    all.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+    writable.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    set_list(facts, "files.extensions", &src(base), all, &problem);
+    set_list(
+        facts,
+        "files.extensions_writable_by_non_root",
+        &src(base),
+        writable,
+        &problem,
+    );
+}
+
+/// Whether a non-root account could change the extensions base directory itself; `Err`
+/// with the fact for both lists when it does not exist or cannot be inspected.
+fn extensions_base_writable(fs: &RootFs, acc: &Accounts) -> Result<bool, Fact> {
+    let base = EXTENSIONS_DIR;
+    let i = match fs.inspect(base) {
+        Err(ReadError::NotFound) => {
+            return Err(Fact::absent(src(base), format!("{base} does not exist")))
+        }
+        Err(e) => return Err(missing_for(fs, base, &e, Need::List)),
+        Ok(i) => i,
+    };
+    let md = match &i.link {
+        None => i.lstat.clone(),
+        Some((_, Ok(r))) => r.metadata.clone(),
+        Some(_) => return Ok(false),
+    };
+    // The packaging's alternative: root-owned, sticky, writable by the group `cloud` only.
+    // World-writable (or writable by another group), anyone could plant
+    // `<dir>/<dir>.sh` before an admin creates that extension, and the management server
+    // would skip its copy and run the planted script.
+    let group_ok = md.gid() == 0 || acc.group(md.gid()) == Some("cloud");
+    let sticky_root =
+        md.uid() == 0 && md.mode() & 0o1000 != 0 && md.mode() & 0o002 == 0 && group_ok;
+    Ok(writable_by_non_root(&md) && !sticky_root)
+}
+
+/// Walks the extensions tree (at most `MAX_ENTRIES` entries, `MAX_DEPTH` levels) into
+/// `all` and `writable`; returns the first problem met.
+fn walk_extensions(
+    fs: &RootFs,
+    acc: &Accounts,
+    all: &mut Vec<Value>,
+    writable: &mut Vec<Value>,
+) -> Option<Fact> {
+    let base = EXTENSIONS_DIR;
+    let mut problem: Option<Fact> = None;
+    // Each directory is resolved once: the base here, the others (real directories,
+    // never links) as their parent's real path plus their name.
+    let mut stack = vec![(base.to_string(), fs.resolve(base, true), 0usize)];
+    while let Some((dir, real, depth)) = stack.pop() {
+        let listed = real.and_then(|r| RootFs::list_real(&r, MAX_ENTRIES).map(|l| (r, l)));
+        match listed {
+            Ok((real, (names, more))) => {
                 if more && problem.is_none() {
                     problem = Some(Fact::missing(
                         src(&dir),
@@ -380,7 +413,7 @@ fn collect_extensions(fs: &RootFs, acc: &Accounts, facts: &mut Facts) {
                         break;
                     }
                     let p = join(&dir, &name);
-                    match entry_json(fs, acc, &p) {
+                    match entry_json(fs, acc, &real, &name, &p) {
                         Ok((v, md)) => {
                             // Only real directories are descended into: a link to a
                             // directory is judged as the object it leads to, not walked.
@@ -393,7 +426,7 @@ fn collect_extensions(fs: &RootFs, acc: &Accounts, facts: &mut Facts) {
                             }
                             if is_real_dir {
                                 if depth + 1 < MAX_DEPTH {
-                                    stack.push((p.clone(), depth + 1));
+                                    stack.push((p.clone(), Ok(real.join(&name)), depth + 1));
                                 } else if problem.is_none() {
                                     problem = Some(Fact::missing(
                                         src(&p),
@@ -419,110 +452,11 @@ fn collect_extensions(fs: &RootFs, acc: &Accounts, facts: &mut Facts) {
             }
         }
     }
-    all.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
-    writable.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-    set_list(facts, "files.extensions", &src(base), all, &problem);
-    set_list(
-        facts,
-        "files.extensions_writable_by_non_root",
-        &src(base),
-        writable,
-        &problem,
-    );
+    problem
 }
 
-/// A shell-style `KEY="value"` file as systemd's `EnvironmentFile=` reads it (last
-/// assignment wins, `#` comments, optional quotes, optional `export`).
-pub fn parse_env_file(text: &str) -> Vec<(String, String, usize)> {
-    let mut out = Vec::new();
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        let k = k.trim();
-        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            continue;
-        }
-        let v = v.trim();
-        let v = if v.len() >= 2
-            && ((v.starts_with('"') && v.ends_with('"'))
-                || (v.starts_with('\'') && v.ends_with('\'')))
-        {
-            &v[1..v.len() - 1]
-        } else {
-            v
-        };
-        out.push((k.to_string(), v.to_string(), n + 1));
-    }
-    out
-}
-
-/// What `/etc/default/cloudstack-{management,usage}` says about remote debugging (JDWP)
-/// and heap dumps. `JAVA_DEBUG` (and `JAVA_OPTS`) reach the java command line through the
-/// systemd units (`packaging/systemd/cloudstack-*.service`).
-pub fn jvm_options(text: &str) -> Value {
-    let vars = parse_env_file(text);
-    let last = |name: &str| {
-        vars.iter()
-            .rev()
-            .find(|(k, _, _)| k == name)
-            .map(|(_, v, l)| (v.clone(), *l))
-    };
-    let mut jdwp: Option<(String, usize, &str)> = None;
-    for var in ["JAVA_DEBUG", "JAVA_OPTS"] {
-        if let Some((v, l)) = last(var) {
-            if let Some(opt) = v
-                .split_whitespace()
-                .find(|o| o.starts_with("-agentlib:jdwp") || o.starts_with("-Xrunjdwp"))
-            {
-                jdwp.get_or_insert((opt.to_string(), l, var));
-            }
-        }
-    }
-    let heap_dump_path = last("JAVA_OPTS").and_then(|(v, _)| {
-        v.split_whitespace()
-            .find_map(|o| o.strip_prefix("-XX:HeapDumpPath=").map(str::to_string))
-    });
-    let mut m = Map::new();
-    m.insert("debug_enabled".into(), json!(jdwp.is_some()));
-    if let Some((opt, line, var)) = jdwp {
-        let address = opt
-            .split([':', ','])
-            .find_map(|p| p.strip_prefix("address="))
-            .map(str::to_string);
-        // `address=8000` or `address=*:8000`: the port is after the last colon.
-        let addr_full = opt
-            .split(',')
-            .find_map(|p| p.split_once("address=").map(|(_, a)| a.to_string()))
-            .or(address);
-        m.insert("debug_option".into(), json!(opt));
-        m.insert("debug_variable".into(), json!(var));
-        m.insert("debug_line".into(), json!(line));
-        m.insert("debug_address".into(), json!(addr_full));
-    }
-    m.insert("heap_dump_path".into(), json!(heap_dump_path));
-    Value::Object(m)
-}
-
-/// Which of TLSv1 and TLSv1.1 a `jdk.tls.disabledAlgorithms` value leaves enabled.
-pub fn legacy_tls_allowed(disabled: &str) -> Vec<String> {
-    let items: Vec<String> = disabled
-        .split(',')
-        .map(|s| s.trim().to_ascii_lowercase())
-        .collect();
-    ["TLSv1", "TLSv1.1"]
-        .iter()
-        .filter(|p| !items.iter().any(|i| *i == p.to_ascii_lowercase()))
-        .map(|p| p.to_string())
-        .collect()
-}
-
-fn read_text(fs: &RootFs, abs: &str) -> Result<String, Fact> {
+/// A small text file (at most 256 KiB), or the fact saying why it cannot be read.
+pub(super) fn read_text(fs: &RootFs, abs: &str) -> Result<String, Fact> {
     match fs.read_capped(abs, CONF_CAP) {
         Ok(b) => Ok(b.iter().map(|&c| char::from(c)).collect()),
         Err(e) => Err(match e {
@@ -555,14 +489,28 @@ pub fn collect(fs: &RootFs, facts: &mut Facts, keystore: Result<Option<String>, 
             )
         },
     );
+    collect_single_files(fs, &acc, facts, keystore);
+    collect_layout(fs, &acc, facts);
+    let dump_dirs = super::jvm::collect(fs, facts, LOG_DIR);
+    collect_all_logs(fs, &acc, facts, &dump_dirs);
+    collect_extensions(fs, &acc, facts);
+}
+
+/// The fixed paths (`file.*`) and the HTTPS keystore.
+fn collect_single_files(
+    fs: &RootFs,
+    acc: &Accounts,
+    facts: &mut Facts,
+    keystore: Result<Option<String>, Fact>,
+) {
     for (name, path) in SINGLE {
-        facts.insert(format!("file.{name}"), describe(fs, &acc, path));
+        facts.insert(format!("file.{name}"), describe(fs, acc, path));
     }
     // The HTTPS keystore named in server.properties (ServerDaemon only opens it when
     // https.enable=true, but a keystore on disk holds the key whatever the flag says).
     match keystore {
         Ok(Some(p)) if p.starts_with('/') => {
-            facts.insert("file.https_keystore", describe(fs, &acc, &p));
+            facts.insert("file.https_keystore", describe(fs, acc, &p));
         }
         Ok(Some(p)) => facts.insert(
             "file.https_keystore",
@@ -573,10 +521,14 @@ pub fn collect(fs: &RootFs, facts: &mut Facts, keystore: Result<Option<String>, 
             ),
         ),
         Ok(None) => {
-            facts.insert("file.https_keystore", describe(fs, &acc, DEFAULT_KEYSTORE));
+            facts.insert("file.https_keystore", describe(fs, acc, DEFAULT_KEYSTORE));
         }
         Err(f) => facts.insert("file.https_keystore", f),
     }
+}
+
+/// `~cloud`, its SSH key, sudoers and the packaging layout they reveal.
+fn collect_layout(fs: &RootFs, acc: &Accounts, facts: &mut Facts) {
     // Layout: ~cloud from the tree's passwd, else whichever packaging home exists.
     let mut layout = "unknown";
     let home = match acc.home("cloud") {
@@ -598,10 +550,10 @@ pub fn collect(fs: &RootFs, facts: &mut Facts, keystore: Result<Option<String>, 
     };
     match &home {
         Some(h) => {
-            facts.insert("file.cloud_home", describe(fs, &acc, h));
+            facts.insert("file.cloud_home", describe(fs, acc, h));
             facts.insert(
                 "file.cloud_ssh_key",
-                describe(fs, &acc, &format!("{h}/.ssh/id_rsa")),
+                describe(fs, acc, &format!("{h}/.ssh/id_rsa")),
             );
         }
         None => {
@@ -615,7 +567,7 @@ pub fn collect(fs: &RootFs, facts: &mut Facts, keystore: Result<Option<String>, 
     }
     let mut sudoers = None;
     for (l, p) in SUDOERS {
-        let f = describe(fs, &acc, p);
+        let f = describe(fs, acc, p);
         if f.value.is_some()
             || !f
                 .missing
@@ -639,98 +591,12 @@ pub fn collect(fs: &RootFs, facts: &mut Facts, keystore: Result<Option<String>, 
         }),
     );
     facts.set("files.layout", "files", layout);
+}
 
-    // JVM options: JDWP and the heap-dump directory.
-    let mut dump_dirs = Vec::new();
-    for (svc, path) in [
-        ("management", "/etc/default/cloudstack-management"),
-        ("usage", "/etc/default/cloudstack-usage"),
-    ] {
-        match read_text(fs, path) {
-            Ok(t) => {
-                let v = jvm_options(&t);
-                if let Some(d) = v["heap_dump_path"].as_str() {
-                    let d = d.trim_end_matches('/');
-                    if d.starts_with('/') && d != LOG_DIR && !dump_dirs.iter().any(|x| x == d) {
-                        dump_dirs.push(d.to_string());
-                    }
-                }
-                facts.set(format!("jvm.{svc}"), &src(path), v);
-            }
-            Err(f) => facts.insert(format!("jvm.{svc}"), f),
-        }
-    }
-    let ciphers = "/etc/cloudstack/management/java.security.ciphers";
-    match read_text(fs, ciphers) {
-        Ok(t) => match super::properties::parse(t.as_bytes()) {
-            Ok(props) => {
-                let v = props
-                    .iter()
-                    .rev()
-                    .find(|p| p.key == "jdk.tls.disabledAlgorithms")
-                    .map(|p| (p.value.clone(), p.line));
-                match v {
-                    Some((val, line)) => {
-                        let s = format!("{}:{line}", src(ciphers));
-                        facts.set(
-                            "jvm.tls.disabled_algorithms",
-                            &s,
-                            Value::Array(
-                                val.split(',')
-                                    .map(|x| json!(x.trim()))
-                                    .filter(|x| x != &json!(""))
-                                    .collect(),
-                            ),
-                        );
-                        facts.set(
-                            "jvm.tls.legacy_protocols_enabled",
-                            &s,
-                            json!(legacy_tls_allowed(&val)),
-                        );
-                    }
-                    None => {
-                        // The file overrides java.security but sets no disabled list:
-                        // the JDK's own default list applies (which disables TLSv1/1.1 on
-                        // current JDKs); not decided here.
-                        for k in [
-                            "jvm.tls.disabled_algorithms",
-                            "jvm.tls.legacy_protocols_enabled",
-                        ] {
-                            facts.insert(
-                                k,
-                                Fact::absent(
-                                    src(ciphers),
-                                    "java.security.ciphers sets no jdk.tls.disabledAlgorithms",
-                                ),
-                            );
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                for k in [
-                    "jvm.tls.disabled_algorithms",
-                    "jvm.tls.legacy_protocols_enabled",
-                ] {
-                    facts.insert(
-                        k,
-                        Fact::missing(
-                            src(ciphers),
-                            MissingReason::Unsupported,
-                            format!("{ciphers}: {e}"),
-                        ),
-                    );
-                }
-            }
-        },
-        Err(f) => {
-            facts.insert("jvm.tls.disabled_algorithms", f.clone());
-            facts.insert("jvm.tls.legacy_protocols_enabled", f);
-        }
-    }
-
+/// Log directories and heap dumps (`files.logs*`, `files.usage_logs*`, `files.heap_dumps*`).
+fn collect_all_logs(fs: &RootFs, acc: &Accounts, facts: &mut Facts, dump_dirs: &[String]) {
     // Logs and heap dumps.
-    let (exposed, dumps, problem) = collect_logs(fs, &acc, facts, "logs", LOG_DIR, &dump_dirs);
+    let (exposed, dumps, problem) = collect_logs(fs, acc, facts, "logs", LOG_DIR, dump_dirs);
     set_list(
         facts,
         "files.logs_exposed",
@@ -756,7 +622,7 @@ pub fn collect(fs: &RootFs, facts: &mut Facts, keystore: Result<Option<String>, 
         dump_exposed,
         &problem,
     );
-    let (uexp, _, uproblem) = collect_logs(fs, &acc, facts, "usage_logs", USAGE_LOG_DIR, &[]);
+    let (uexp, _, uproblem) = collect_logs(fs, acc, facts, "usage_logs", USAGE_LOG_DIR, &[]);
     set_list(
         facts,
         "files.usage_logs_exposed",
@@ -764,39 +630,4 @@ pub fn collect(fs: &RootFs, facts: &mut Facts, keystore: Result<Option<String>, 
         uexp,
         &uproblem,
     );
-
-    collect_extensions(fs, &acc, facts);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jdwp_from_the_shipped_default_file() {
-        let shipped = "JAVA_OPTS=\"-Djava.awt.headless=true -XX:HeapDumpPath=/var/log/cloudstack/management/\"\n#JAVA_DEBUG=\"-agentlib:jdwp=transport=dt_socket,address=*:8000,server=y,suspend=n\"\n";
-        let v = jvm_options(shipped);
-        assert_eq!(v["debug_enabled"], json!(false));
-        assert_eq!(
-            v["heap_dump_path"],
-            json!("/var/log/cloudstack/management/")
-        );
-        let on = format!("{shipped}JAVA_DEBUG=\"-agentlib:jdwp=transport=dt_socket,address=*:8000,server=y,suspend=n\"\n");
-        let v = jvm_options(&on);
-        assert_eq!(v["debug_enabled"], json!(true));
-        assert_eq!(v["debug_address"], json!("*:8000"));
-        assert_eq!(v["debug_line"], json!(3));
-        let old =
-            "export JAVA_DEBUG='-Xrunjdwp:transport=dt_socket,address=8000,server=y,suspend=n'\n";
-        assert_eq!(jvm_options(old)["debug_address"], json!("8000"));
-    }
-
-    #[test]
-    fn shipped_cipher_list_leaves_tls10_and_11_on() {
-        // client/conf/java.security.ciphers.in (shared/reference/cloudstack.md H15)
-        let shipped = "SSLv2Hello, SSLv3, DH keySize < 128, RSA keySize < 128, DES keySize < 128, SHA1 keySize < 128, MD5 keySize < 128, RC4";
-        assert_eq!(legacy_tls_allowed(shipped), vec!["TLSv1", "TLSv1.1"]);
-        assert!(legacy_tls_allowed("SSLv3, TLSv1, tlsv1.1, RC4").is_empty());
-        assert_eq!(legacy_tls_allowed("SSLv3, TLSv1"), vec!["TLSv1.1"]);
-    }
 }

@@ -24,7 +24,7 @@ pub enum HostState {
 }
 
 /// The `https.keystore` value server.properties gave, as the files collector needs it.
-fn keystore_path(facts: &Facts) -> Result<Option<String>, crate::facts::Fact> {
+pub fn keystore_path(facts: &Facts) -> Result<Option<String>, crate::facts::Fact> {
     match facts.get("props.server.https.keystore") {
         None => Ok(None),
         Some(f) => match (&f.value, &f.missing) {
@@ -53,6 +53,12 @@ pub fn host_state_applies(root: &Path, mode: HostState) -> bool {
 pub fn collect(fs: &RootFs, mode: HostState, facts: &mut Facts) {
     files::collect(fs, facts, keystore_path(facts));
     packages::collect(fs, facts);
+    collect_state(fs, mode, facts);
+}
+
+/// Host state (`listen.`, `proc.`, `clock.`): read from this machine's kernel when
+/// [`host_state_applies`], else those namespaces are `not_collected` with the reason.
+pub fn collect_state(fs: &RootFs, mode: HostState, facts: &mut Facts) {
     if host_state_applies(fs.root(), mode) {
         let proc = Path::new("/proc");
         listeners::collect(proc, facts);

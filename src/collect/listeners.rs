@@ -66,7 +66,8 @@ fn parse_addr(hex: &str) -> Option<(IpAddr, u16)> {
         32 => {
             let mut b = [0u8; 16];
             for i in 0..4 {
-                let w = u32::from_str_radix(&a[i * 8..i * 8 + 8], 16).ok()?;
+                // `get`: a 32-byte field that is not ASCII has no word boundaries.
+                let w = u32::from_str_radix(a.get(i * 8..i * 8 + 8)?, 16).ok()?;
                 b[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
             }
             IpAddr::V6(Ipv6Addr::from(b))

@@ -8,10 +8,14 @@ pub mod encryption;
 pub mod export;
 pub mod files;
 pub mod host;
+pub mod jvm;
 pub mod listeners;
+pub mod openstack;
 pub mod packages;
 pub mod procs;
 pub mod properties;
+pub mod registry;
+pub mod rpmdb;
 pub mod settings;
 pub mod tls;
 pub mod userpass;
@@ -41,6 +45,13 @@ pub struct CollectOptions {
     pub probe_deployment: Option<bool>,
     /// Limits of the TLS probes.
     pub tls_limits: tls::probe::Limits,
+    /// The advisory feed the installed version is matched against (`vuln::annotate`).
+    pub advisories: crate::vuln::Feed,
+    /// Upper bound of the whole collection (see `collect::registry`).
+    pub deadline: std::time::Duration,
+    /// Show a progress line on stderr while a step is slow (the CLI sets it when stderr
+    /// is a terminal).
+    pub progress: bool,
 }
 
 impl Default for CollectOptions {
@@ -55,43 +66,35 @@ impl Default for CollectOptions {
             endpoints: Vec::new(),
             probe_deployment: None,
             tls_limits: tls::probe::Limits::default(),
+            advisories: crate::vuln::Feed::builtin(),
+            deadline: std::time::Duration::from_secs(registry::DEFAULT_DEADLINE_SECS),
+            progress: false,
         }
     }
 }
 
-/// Everything collected in one run, plus in-memory data later collectors may need.
+/// Everything collected in one run.
 pub struct Collected {
     pub facts: Facts,
 }
 
-/// Runs every collector.
+/// Runs every collector step of [`registry::STEPS`], concurrently where they do not
+/// depend on each other, within `opts.deadline`.
 pub fn collect(opts: &CollectOptions) -> Collected {
     let fs = RootFs::new(&opts.root);
-    let mut facts = Facts::new();
-    facts.host = opts.host.clone().or_else(|| host_name(&fs));
+    let mut base = Facts::new();
+    base.host = opts.host.clone().or_else(|| host_name(&fs));
     if opts.timestamp {
-        facts.collected_at = Some(now_rfc3339());
+        base.collected_at = Some(now_rfc3339());
     }
-    let fp = opts.fingerprint_key.as_deref();
-    let mut files = Vec::new();
-    for (name, path) in properties::FILES {
-        files.push(properties::collect_file(&fs, name, path, fp, &mut facts));
+    let progress: registry::ProgressSink = if opts.progress {
+        Some(Box::new(std::io::stderr()))
+    } else {
+        None
+    };
+    Collected {
+        facts: registry::run(registry::STEPS, base, opts, progress),
     }
-    database::run_all(
-        &fs,
-        &opts.db,
-        files.first().and_then(Option::as_ref),
-        files.get(1).and_then(Option::as_ref),
-        fp,
-        &mut facts,
-    );
-    host::collect(&fs, opts.host_state, &mut facts);
-    // Keep last: matches the installed version (cs.version from the DB, else packages).
-    crate::vuln::annotate(&mut facts);
-    // TLS last: it reads the facts collected so far (ports, host, root CA).
-    let tls_facts = tls::collect(&tls_options(opts), &facts);
-    facts.merge(tls_facts);
-    Collected { facts }
 }
 
 /// The TLS collector's options: the deployment is probed on the live host (`--root /`)

@@ -1,11 +1,12 @@
 //! Installed CloudStack packages under `--root`: the dpkg status database
 //! (`/var/lib/dpkg/status`, DEB layout) and, for any layout, the version in the management
 //! jar's file name (`/usr/share/cloudstack-management/lib/cloudstack-<version>.jar`,
-//! `packaging/el8/cloud.spec` renames `cloud-client-ui-<version>.jar` to it). The RPM
-//! database (sqlite/BDB) is not read.
+//! `packaging/el8/cloud.spec` renames `cloud-client-ui-<version>.jar` to it), and the RPM
+//! database (EL layout; `collect::rpmdb`: sqlite read, BerkeleyDB reported unsupported).
 //!
-//! Facts: `pkg.dpkg.<package>` = `{version, status}` for cloudstack-management,
-//! cloudstack-usage, cloudstack-common; `pkg.jar.cloudstack-management` = `{version, path}`.
+//! Facts: `pkg.dpkg.<package>` = `{version, status}` and `pkg.rpm.<package>` =
+//! `{version, release, evr}` for cloudstack-management, cloudstack-usage,
+//! cloudstack-common; `pkg.jar.cloudstack-management` = `{version, path}`.
 
 use crate::facts::{Fact, Facts, MissingReason, SourceStatus};
 use crate::privileges::{denied_detail, Need};
@@ -43,7 +44,57 @@ pub fn parse_dpkg_status(text: &str) -> Vec<(String, String, String)> {
     out
 }
 
+/// `pkg.rpm.<package>` from the RPM database.
+fn collect_rpm(fs: &RootFs, facts: &mut Facts) {
+    match super::rpmdb::installed_packages(fs) {
+        Ok(db) => {
+            let src = format!("rpm:{}", db.path);
+            facts.source("rpm", SourceStatus::ok("rpm", db.path.clone()));
+            for p in PACKAGES {
+                match db.packages.iter().find(|x| x.name == *p) {
+                    Some(x) => facts.set(
+                        format!("pkg.rpm.{p}"),
+                        &src,
+                        json!({"version": x.version, "release": x.release, "evr": x.evr()}),
+                    ),
+                    None if db.unreadable > 0 => facts.insert(
+                        format!("pkg.rpm.{p}"),
+                        Fact::missing(
+                            &src,
+                            MissingReason::Error,
+                            format!(
+                                "{p} not found, and {} package header(s) in {} did not parse",
+                                db.unreadable, db.path
+                            ),
+                        ),
+                    ),
+                    None => facts.insert(
+                        format!("pkg.rpm.{p}"),
+                        Fact::absent(
+                            &src,
+                            format!("{p} is not installed according to {}", db.path),
+                        ),
+                    ),
+                }
+            }
+        }
+        Err(m) => {
+            let src = "rpm:/var/lib/rpm";
+            if !m.reason.is_known_absent() {
+                facts.source(
+                    "rpm",
+                    SourceStatus::failed("rpm", "/var/lib/rpm", m.reason, &m.detail),
+                );
+            }
+            for p in PACKAGES {
+                facts.insert(format!("pkg.rpm.{p}"), Fact::from_missing(src, m.clone()));
+            }
+        }
+    }
+}
+
 pub fn collect(fs: &RootFs, facts: &mut Facts) {
+    collect_rpm(fs, facts);
     let src = format!("dpkg:{DPKG_STATUS}");
     match fs.read_capped(DPKG_STATUS, 64 * 1024 * 1024) {
         Ok(b) => {

@@ -39,7 +39,11 @@ pub fn matches(stored: &str, candidate: &str) -> Option<bool> {
             }
             // PKCS5PasswordToBytes: the low byte of each char.
             let pw: Vec<u8> = candidate.chars().map(|c| c as u32 as u8).collect();
-            Some(pbkdf2_sha1(&pw, &salt, rounds, key.len()) == key)
+            // Only the first PBKDF2 block (20 bytes) is derived and compared: equal first
+            // blocks mean the same password (a 160-bit HMAC-SHA1 preimage otherwise), and
+            // CloudStack's 64-byte keys would cost four blocks of `rounds` each.
+            let n = key.len().min(SHA1_LEN);
+            Some(pbkdf2_sha1_block(&pw, &salt, rounds, 1)[..n] == key[..n])
         }
         [salt, hash] => {
             let (salt, hash) = (b64.decode(salt).ok()?, b64.decode(hash).ok()?);
@@ -62,36 +66,45 @@ pub fn matches(stored: &str, candidate: &str) -> Option<bool> {
     }
 }
 
-/// PBKDF2 (RFC 8018) with HMAC-SHA1.
-fn pbkdf2_sha1(password: &[u8], salt: &[u8], rounds: u32, len: usize) -> Vec<u8> {
+/// Output size of SHA-1, so of one PBKDF2-HMAC-SHA1 block.
+const SHA1_LEN: usize = 20;
+
+/// Block `index` (1-based) of PBKDF2 (RFC 8018) with HMAC-SHA1: `U1 ^ U2 ^ ... ^ Urounds`.
+fn pbkdf2_sha1_block(password: &[u8], salt: &[u8], rounds: u32, index: u32) -> [u8; SHA1_LEN] {
     type HmacSha1 = hmac::Hmac<sha1::Sha1>;
     let prf = HmacSha1::new_from_slice(password).expect("HMAC takes any key length");
-    let mut out = Vec::with_capacity(len);
-    let mut block = 1u32;
-    while out.len() < len {
+    let mut m = prf.clone();
+    m.update(salt);
+    m.update(&index.to_be_bytes());
+    let mut u = m.finalize().into_bytes();
+    let mut t = u;
+    for _ in 1..rounds {
         let mut m = prf.clone();
-        m.update(salt);
-        m.update(&block.to_be_bytes());
-        let mut u = m.finalize().into_bytes();
-        let mut t = u;
-        for _ in 1..rounds {
-            let mut m = prf.clone();
-            m.update(&u);
-            u = m.finalize().into_bytes();
-            for (x, y) in t.iter_mut().zip(u.iter()) {
-                *x ^= y;
-            }
+        m.update(&u);
+        u = m.finalize().into_bytes();
+        for (x, y) in t.iter_mut().zip(u.iter()) {
+            *x ^= y;
         }
-        out.extend_from_slice(&t);
-        block += 1;
     }
-    out.truncate(len);
-    out
+    t.into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The whole PBKDF2 output (blocks 1, 2, ...), to check the block function against
+    /// multi-block vectors.
+    fn pbkdf2_sha1(password: &[u8], salt: &[u8], rounds: u32, len: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut index = 1;
+        while out.len() < len {
+            out.extend_from_slice(&pbkdf2_sha1_block(password, salt, rounds, index));
+            index += 1;
+        }
+        out.truncate(len);
+        out
+    }
 
     #[test]
     fn pbkdf2_rfc6070_vectors() {
@@ -114,6 +127,23 @@ mod tests {
             )),
             "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038"
         );
+    }
+
+    #[test]
+    fn pbkdf2_cloudstack_shape_first_block_decides() {
+        // 64-byte keys at CloudStack's 100,000 rounds, made with Python's
+        // hashlib.pbkdf2_hmac("sha1", pw, b"CloudStack-salt-16", 100000, 64).
+        let default = "Q2xvdWRTdGFjay1zYWx0LTE2:UMlU6hNEFGauMgHGq+x6b3J1DxTWzvWxHYp77BoUfvFpSm9utcc/om6Ivi4TLXcw2EE4nEzUeFNYA1b0ZO0kWA==:100000";
+        let other = "Q2xvdWRTdGFjay1zYWx0LTE2:mVQZWabKRPeeY+YJM3zH22+AAQWqfTOHntsF9ALSXu0RJS+oB6Tz6378HRjDUsRaROVMfJu5wA7HApEerz677Q==:100000";
+        assert_eq!(matches(default, "password"), Some(true));
+        assert_eq!(matches(other, "password"), Some(false));
+        assert_eq!(matches(other, "Passw0rd!"), Some(true));
+        // A key shorter than one block compares what it has.
+        let short = pbkdf2_sha1(b"password", b"salt", 2, 12);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let stored = format!("{}:{}:2", b64.encode(b"salt"), b64.encode(&short));
+        assert_eq!(matches(&stored, "password"), Some(true));
+        assert_eq!(matches(&stored, "passwort"), Some(false));
     }
 
     #[test]

@@ -1,114 +1,153 @@
-//! JUnit XML for CI systems: one testsuite per duty, one testcase per check.
+//! JUnit XML for CI systems, valid against the junit-10.xsd that Jenkins' xUnit plugin
+//! uses: one testsuite per duty, one testcase per check, classname
+//! `stackposture.<host>.<duty>` so several hosts' files do not collide.
 //! fail -> <failure>, error and unknown -> <error> (unknown is never a pass),
-//! not_applicable -> <skipped>.
+//! not applicable and actively waived failures/unknowns -> <skipped>.
+//! Every count is computed from the cases written, so counts and elements always agree.
 
+use super::escape::xml;
+use super::view::{self, Finding};
 use super::Report;
 use crate::evaluate::Outcome;
 use std::fmt::Write as _;
 
-pub fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Passed,
+    Failure,
+    Error,
+    Skipped,
+}
+
+fn case_of(f: &Finding) -> Case {
+    match f.result.outcome {
+        _ if f.waived => Case::Skipped,
+        Outcome::Pass => Case::Passed,
+        Outcome::Fail => Case::Failure,
+        Outcome::Unknown | Outcome::Error => Case::Error,
+        Outcome::NotApplicable => Case::Skipped,
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+impl Tally {
+    fn add(&mut self, c: Case) {
+        self.tests += 1;
         match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            // XML 1.0 forbids most control characters even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('\u{fffd}'),
-            c => o.push(c),
+            Case::Passed => {}
+            Case::Failure => self.failures += 1,
+            Case::Error => self.errors += 1,
+            Case::Skipped => self.skipped += 1,
         }
     }
-    o
+}
+
+fn body(f: &Finding) -> String {
+    let mut b = format!("severity: {}\n", f.result.severity);
+    for l in f.detail_lines() {
+        b.push_str(&l);
+        b.push('\n');
+    }
+    b.push_str("remediation:\n");
+    for l in &f.remediation {
+        b.push_str(l);
+        b.push('\n');
+    }
+    b
+}
+
+fn testcase(out: &mut String, f: &Finding, classname: &str) -> Case {
+    let case = case_of(f);
+    let _ = write!(
+        out,
+        "    <testcase classname=\"{}\" name=\"{}\"",
+        xml(classname, false),
+        xml(&format!("{} {}", f.id, f.title), false)
+    );
+    let (tag, kind, message) = match case {
+        Case::Passed => {
+            out.push_str("/>\n");
+            return case;
+        }
+        Case::Skipped => {
+            let msg = f
+                .waiver_note
+                .clone()
+                .or_else(|| f.result.reason.clone())
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                xml(&msg, false)
+            );
+            return case;
+        }
+        Case::Failure => (
+            "failure",
+            f.result.severity.to_string(),
+            format!("expected {}", f.expected.as_deref().unwrap_or("")),
+        ),
+        Case::Error => (
+            "error",
+            f.result.outcome.as_str().to_string(),
+            f.result.reason.clone().unwrap_or_default(),
+        ),
+    };
+    let _ = writeln!(
+        out,
+        ">\n      <{tag} type=\"{}\" message=\"{}\">{}</{tag}>\n    </testcase>",
+        xml(&kind, false),
+        xml(&message, false),
+        xml(&body(f), true)
+    );
+    case
 }
 
 pub fn render(report: &Report) -> String {
+    let host = report.host.as_deref().unwrap_or("");
+    let mut suites = String::new();
+    let mut total = Tally::default();
+    for duty in report.summary.duties.keys() {
+        let classname = if host.is_empty() {
+            format!("stackposture.{duty}")
+        } else {
+            format!("stackposture.{host}.{duty}")
+        };
+        let mut cases = String::new();
+        let mut tally = Tally::default();
+        for f in view::sorted_of(report.results.iter().filter(|r| &r.duty == duty)) {
+            let c = testcase(&mut cases, &f, &classname);
+            tally.add(c);
+            total.add(c);
+        }
+        let _ = writeln!(
+            suites,
+            "  <testsuite name=\"{}\" hostname=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            xml(duty, false),
+            xml(host, false),
+            tally.tests,
+            tally.failures,
+            tally.errors,
+            tally.skipped
+        );
+        suites.push_str(&cases);
+        suites.push_str("  </testsuite>\n");
+    }
+    // junit-10.xsd allows no `skipped` attribute on <testsuites>.
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let c = &report.summary.overall.counts;
     let _ = writeln!(
         out,
-        "<testsuites name=\"stackposture\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
-        report.results.len(),
-        c.fail,
-        c.error + c.unknown,
-        c.not_applicable
+        "<testsuites name=\"stackposture\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
+        total.tests, total.failures, total.errors
     );
-    let host = report.host.as_deref().unwrap_or("");
-    for duty in report.summary.duties.keys() {
-        let rs: Vec<_> = report.results.iter().filter(|r| &r.duty == duty).collect();
-        let count = |o: Outcome| rs.iter().filter(|r| r.outcome == o).count();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" hostname=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
-            xml_escape(duty),
-            xml_escape(host),
-            rs.len(),
-            count(Outcome::Fail),
-            count(Outcome::Error) + count(Outcome::Unknown),
-            count(Outcome::NotApplicable)
-        );
-        for r in rs {
-            let _ = write!(
-                out,
-                "    <testcase classname=\"stackposture.{}\" name=\"{} {}\"",
-                xml_escape(duty),
-                xml_escape(&r.id),
-                xml_escape(&r.title)
-            );
-            let reason = r.reason.as_deref().unwrap_or("");
-            let body = format!(
-                "severity: {}\nexpected: {}\nobserved: {}\nremediation:\n{}",
-                r.severity,
-                r.evidence.expected,
-                serde_json::to_string(&r.evidence.observed).unwrap_or_default(),
-                r.remediation.trim()
-            );
-            match r.outcome {
-                Outcome::Pass => {
-                    let _ = writeln!(out, "/>");
-                }
-                Outcome::Fail | Outcome::Unknown if crate::score::is_waived(r) => {
-                    let w = r
-                        .waiver
-                        .as_ref()
-                        .map(|w| format!("waived until {}: {}", w.expires, w.reason))
-                        .unwrap_or_default();
-                    let _ = writeln!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml_escape(&w)
-                    );
-                }
-                Outcome::Fail => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
-                        r.severity,
-                        xml_escape(&format!("expected {}", r.evidence.expected)),
-                        xml_escape(&body)
-                    );
-                }
-                Outcome::Unknown | Outcome::Error => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <error type=\"{}\" message=\"{}\">{}</error>\n    </testcase>",
-                        r.outcome.as_str(),
-                        xml_escape(reason),
-                        xml_escape(&body)
-                    );
-                }
-                Outcome::NotApplicable => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml_escape(reason)
-                    );
-                }
-            }
-        }
-        let _ = writeln!(out, "  </testsuite>");
-    }
+    out.push_str(&suites);
     out.push_str("</testsuites>\n");
     out
 }

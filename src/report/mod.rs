@@ -1,20 +1,29 @@
 //! The report: one struct, rendered by one module per format.
 
+pub mod anchor;
+pub mod batch;
+pub mod csv;
+pub mod escape;
+pub mod html;
+pub mod inventory;
 pub mod json;
 pub mod junit;
+pub mod lists;
+pub mod markdown;
 pub mod prometheus;
 pub mod sarif;
 pub mod table;
+pub mod view;
 
 use crate::catalog::{Profile, Severity};
-use crate::evaluate::CheckResult;
 use crate::facts::{Facts, SourceStatus};
+use crate::outcome::CheckResult;
 use crate::score::Scores;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report format (semver: minor = additions, major = breaking).
-pub const REPORT_SCHEMA_VERSION: &str = "1.0.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.1.0";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolInfo {
@@ -59,6 +68,16 @@ pub struct Report {
     pub summary: Scores,
     pub sources: BTreeMap<String, SourceStatus>,
     pub results: Vec<CheckResult>,
+    /// Duty id -> title, from the catalog's packs (for people; not in the JSON).
+    #[serde(skip)]
+    pub duty_titles: BTreeMap<String, String>,
+    /// What `fleet` compares across hosts (schema 1.1.0); absent when nothing was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<inventory::Inventory>,
+    /// Sources (`db.properties:12`) of the facts that anchor DB and TLS results to a line
+    /// (see `anchor`); not part of the JSON report.
+    #[serde(skip)]
+    pub anchors: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -104,26 +123,87 @@ impl Report {
             summary,
             sources: facts.sources.clone(),
             results,
+            duty_titles: BTreeMap::new(),
+            inventory: inventory::Inventory::from_facts(facts),
+            anchors: anchor::collect(facts),
         }
     }
 }
 
 /// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
     Junit,
     Sarif,
     Prometheus,
+    Html,
+    Csv,
+    Markdown,
 }
 
-pub fn render(report: &Report, format: Format, opts: &table::TableOptions) -> String {
+impl Format {
+    /// The formats in the order given, each once.
+    pub fn distinct(formats: &[Format]) -> Vec<Format> {
+        let mut out: Vec<Format> = Vec::new();
+        for f in formats {
+            if !out.contains(f) {
+                out.push(*f);
+            }
+        }
+        out
+    }
+
+    /// The file name used with `--output-dir`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Table => "report.txt",
+            Format::Json => "report.json",
+            Format::Junit => "report.junit.xml",
+            Format::Sarif => "report.sarif",
+            Format::Prometheus => "report.prom",
+            Format::Html => "report.html",
+            Format::Csv => "report.csv",
+            Format::Markdown => "report.md",
+        }
+    }
+}
+
+/// How the human formats are drawn, and which results the SARIF file holds.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Colour in the table.
+    pub color: bool,
+    /// Fixed table width; `None` lets the table fit the terminal.
+    pub width: Option<u16>,
+    /// Show passing checks in the table, HTML and Markdown (default: only counts of them).
+    pub show_passed: bool,
+    /// SARIF: include passes, unknowns, errors and not-applicable results (default:
+    /// failures only, as GitHub code scanning raises every result as an alert).
+    pub all_results: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            color: false,
+            width: Some(120),
+            show_passed: true,
+            all_results: false,
+        }
+    }
+}
+
+pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
     match format {
         Format::Table => table::render(report, opts),
         Format::Json => json::render(report),
         Format::Junit => junit::render(report),
-        Format::Sarif => sarif::render(report),
+        Format::Sarif => sarif::render(report, opts.all_results && opts.show_passed),
         Format::Prometheus => prometheus::render(report),
+        Format::Html => html::render(report, opts),
+        Format::Csv => csv::render(report),
+        Format::Markdown => markdown::render(report, opts),
     }
 }

@@ -1,12 +1,26 @@
-//! SARIF 2.1.0 for code-scanning dashboards. Every check is a rule; every evaluated
-//! check is a result whose `kind` is its outcome (fail, pass, open = unknown,
-//! review = error, notApplicable). Host facts have no source file, so results carry a
-//! logical location: the fact key.
+//! SARIF 2.1.0 for code scanning, within what GitHub accepts (docs.github.com, "SARIF
+//! support for code scanning"): by default only failures are results (GitHub ignores
+//! `kind` and would raise every pass as an alert; `--all-results` adds the others with
+//! their `kind`); every result has one physical location (see [`super::anchor`] and
+//! docs/sarif.md), `partialFingerprints`, and the run an `automationDetails.id` per host
+//! so uploads from several hosts do not replace each other. Rules carry the `security`
+//! tag and a `security-severity`; descriptions are cut to GitHub's 1,024 characters.
+//! Waived failures are kept, with an external, accepted suppression.
 
+use super::anchor::{self, Location};
+use super::view::{self, Finding};
 use super::Report;
 use crate::catalog::Severity;
 use crate::evaluate::Outcome;
 use serde_json::{json, Value};
+use sha2::Digest;
+
+/// GitHub's limits (docs.github.com, "SARIF support for code scanning" and "SARIF results
+/// exceed limits"): descriptions at most 1,024 characters, at most 20 tags per rule (only
+/// 10 shown), at most 25,000 results per run.
+pub const MAX_DESCRIPTION_CHARS: usize = 1024;
+pub const MAX_TAGS: usize = 10;
+pub const MAX_RESULTS: usize = 25_000;
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -27,71 +41,149 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
-pub fn render(report: &Report) -> String {
-    let rules: Vec<Value> = report
-        .results
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "name": r.id.replace('-', ""),
-                "shortDescription": {"text": r.title},
-                "fullDescription": {"text": r.rationale.trim()},
-                "help": {"text": r.remediation.trim()},
-                "defaultConfiguration": {"level": level(r.severity)},
-                "properties": {
-                    "tags": r.tags,
-                    "duty": r.duty,
-                    "security-severity": security_severity(r.severity),
-                    "references": r.references,
-                },
-            })
+/// At most `max` characters, cut with `…` (char boundaries, never mid-character).
+pub fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    s.chars().take(max - 1).collect::<String>() + "…"
+}
+
+/// A category for `automationDetails.id`: the host, reduced to `[A-Za-z0-9._-]`.
+fn category(report: &Report) -> String {
+    let host: String = report
+        .host
+        .as_deref()
+        .unwrap_or("unknown-host")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
         })
         .collect();
-    let results: Vec<Value> = report
-        .results
+    format!("stackposture/{}/", cut(&host, 200))
+}
+
+fn rule(f: &Finding) -> Value {
+    let r = f.result;
+    // Distinct tags (the schema requires it), `security` first.
+    let mut tags: Vec<String> = Vec::new();
+    for t in ["security", r.duty.as_str()]
+        .into_iter()
+        .chain(r.tags.iter().map(String::as_str))
+    {
+        if !tags.iter().any(|x| x == t) {
+            tags.push(t.to_string());
+        }
+    }
+    tags.truncate(MAX_TAGS);
+    let mut rule = json!({
+        "id": r.id,
+        "name": r.id.replace('-', ""),
+        "shortDescription": {"text": cut(&f.title, MAX_DESCRIPTION_CHARS)},
+        "fullDescription": {"text": cut(&f.rationale.join("\n"), MAX_DESCRIPTION_CHARS)},
+        "help": {"text": f.remediation.join("\n")},
+        "defaultConfiguration": {"level": level(r.severity)},
+        "properties": {
+            "tags": tags,
+            "duty": r.duty,
+            "security-severity": security_severity(r.severity),
+            "references": r.references,
+        },
+    });
+    if let Some(u) = r.references.iter().find(|u| u.starts_with("https://")) {
+        rule["helpUri"] = Value::String(u.clone());
+    }
+    rule
+}
+
+fn fingerprint(f: &Finding, loc: &Location) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(f.result.id.as_bytes());
+    h.update([0]);
+    h.update(loc.uri.as_bytes());
+    for o in &f.result.evidence.observed {
+        h.update([0]);
+        h.update(o.fact.as_bytes());
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn result(report: &Report, f: &Finding, index: usize) -> Value {
+    let r = f.result;
+    let kind = match r.outcome {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::Unknown => "open",
+        Outcome::Error => "review",
+        Outcome::NotApplicable => "notApplicable",
+    };
+    let mut text = f.message();
+    if !f.evidence.is_empty() {
+        text.push_str(". Observed: ");
+        text.push_str(&f.evidence.join("; "));
+    }
+    let loc = anchor::locate(report, r);
+    // Distinct fact keys (the schema requires unique items).
+    let mut facts: Vec<&str> = Vec::new();
+    for o in &r.evidence.observed {
+        if !facts.contains(&o.fact.as_str()) {
+            facts.push(&o.fact);
+        }
+    }
+    let logical: Vec<Value> = facts
+        .iter()
+        .map(|f| json!({"fullyQualifiedName": super::escape::text(f), "kind": "resource"}))
+        .collect();
+    let mut location = json!({
+        "physicalLocation": {
+            "artifactLocation": {"uri": loc.uri},
+            "region": {"startLine": loc.line},
+        },
+        "message": {"text": loc.why},
+    });
+    if !logical.is_empty() {
+        location["logicalLocations"] = Value::Array(logical);
+    }
+    let mut res = json!({
+        "ruleId": r.id,
+        "ruleIndex": index,
+        "kind": kind,
+        "level": if r.outcome == Outcome::Fail { level(r.severity) } else { "none" },
+        "message": {"text": cut(&text, 4 * MAX_DESCRIPTION_CHARS)},
+        "locations": [location],
+        "partialFingerprints": {"stackpostureFinding/v1": fingerprint(f, &loc)},
+        "properties": {"evidence": f.evidence, "severity": r.severity},
+    });
+    if let Some(w) = r.waiver.as_ref().filter(|w| w.active) {
+        res["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": f.waiver_note.clone().unwrap_or_else(|| w.reason.clone()),
+        }]);
+    }
+    res
+}
+
+/// `all`: include passes, unknowns, errors and not-applicable results too (with `kind`).
+pub fn render(report: &Report, all: bool) -> String {
+    let findings: Vec<Finding> = view::sorted(report)
+        .into_iter()
+        .filter(|f| all || f.result.outcome == Outcome::Fail)
+        .take(MAX_RESULTS)
+        .collect();
+    let rules: Vec<Value> = findings.iter().map(rule).collect();
+    let results: Vec<Value> = findings
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let kind = match r.outcome {
-                Outcome::Pass => "pass",
-                Outcome::Fail => "fail",
-                Outcome::Unknown => "open",
-                Outcome::Error => "review",
-                Outcome::NotApplicable => "notApplicable",
-            };
-            let mut text = format!("{}: expected {}", r.title, r.evidence.expected);
-            if let Some(reason) = &r.reason {
-                text.push_str(&format!(" ({reason})"));
-            }
-            let locations: Vec<Value> = r
-                .evidence
-                .observed
-                .iter()
-                .map(|o| {
-                    json!({"logicalLocations": [{
-                        "fullyQualifiedName": o.fact,
-                        "kind": "resource",
-                    }]})
-                })
-                .collect();
-            let suppressions: Vec<Value> = r
-                .waiver
-                .iter()
-                .filter(|w| w.active)
-                .map(|w| json!({"kind": "external", "justification": format!("waived until {}: {}", w.expires, w.reason)}))
-                .collect();
-            json!({
-                "suppressions": suppressions,
-                "ruleId": r.id,
-                "ruleIndex": i,
-                "kind": kind,
-                "level": if r.outcome == Outcome::Fail { level(r.severity) } else { "none" },
-                "message": {"text": text},
-                "locations": locations,
-                "properties": {"observed": r.evidence.observed, "severity": r.severity},
-            })
-        })
+        .map(|(i, f)| result(report, f, i))
         .collect();
     let mut run = json!({
         "tool": {"driver": {
@@ -100,6 +192,7 @@ pub fn render(report: &Report) -> String {
             "informationUri": "https://github.com/stackposture/stackposture",
             "rules": rules,
         }},
+        "automationDetails": {"id": category(report)},
         "results": results,
         "properties": {
             "profile": report.profile.name,
@@ -108,7 +201,7 @@ pub fn render(report: &Report) -> String {
         },
     });
     if let Some(h) = &report.host {
-        run["properties"]["host"] = Value::String(h.clone());
+        run["properties"]["host"] = Value::String(super::escape::text(h).into_owned());
     }
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -3,37 +3,21 @@
 //! it on for a terminal without `NO_COLOR`); a fixed width otherwise, so the output is
 //! deterministic.
 
+use super::view;
 use super::Report;
-use crate::catalog::duty_title;
-use crate::evaluate::{CheckResult, Observation, Outcome};
+use crate::evaluate::Outcome;
 use crate::score::ScoreLine;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 use std::fmt::Write as _;
 
-#[derive(Debug, Clone)]
-pub struct TableOptions {
-    pub color: bool,
-    /// Fixed width; `None` lets the table fit the terminal.
-    pub width: Option<u16>,
-    /// Show passing checks too (default: only counts of them).
-    pub show_passed: bool,
-}
+/// The table's options are the shared render options.
+pub type TableOptions = super::RenderOptions;
 
-impl Default for TableOptions {
-    fn default() -> Self {
-        TableOptions {
-            color: false,
-            width: Some(120),
-            show_passed: true,
-        }
-    }
-}
-
-fn fmt_pct(x: Option<f64>) -> String {
+pub(crate) fn fmt_pct(x: Option<f64>) -> String {
     x.map_or_else(|| "n/a".into(), |v| format!("{v:.1}%"))
 }
 
-fn score_text(l: &ScoreLine) -> String {
+pub(crate) fn score_text(l: &ScoreLine) -> String {
     format!(
         "score {} ({}), coverage {}; {} pass, {} fail, {} unknown, {} error, {} n/a",
         fmt_pct(l.score),
@@ -48,14 +32,7 @@ fn score_text(l: &ScoreLine) -> String {
 }
 
 fn outcome_cell(o: Outcome, color: bool) -> Cell {
-    let text = match o {
-        Outcome::Pass => "PASS",
-        Outcome::Fail => "FAIL",
-        Outcome::Unknown => "UNKNOWN",
-        Outcome::NotApplicable => "N/A",
-        Outcome::Error => "ERROR",
-    };
-    let c = Cell::new(text);
+    let c = Cell::new(view::outcome_label(o));
     if !color {
         return c;
     }
@@ -67,101 +44,16 @@ fn outcome_cell(o: Outcome, color: bool) -> Cell {
     }
 }
 
-fn obs_text(o: &Observation) -> String {
-    let name = match &o.field {
-        Some(f) => format!("{}.{f}", o.fact),
-        None => o.fact.clone(),
-    };
-    match (&o.value, &o.missing) {
-        (Some(v), _) => {
-            let mut s = match v {
-                serde_json::Value::String(s) => format!("{s:?}"),
-                serde_json::Value::Object(o) if o.contains_key("mode") => file_summary(o),
-                other => other.to_string(),
-            };
-            if s.chars().count() > 160 {
-                s = s.chars().take(157).collect::<String>() + "...";
-            }
-            if o.default_applied {
-                format!("{name} = {s} (default)")
-            } else {
-                format!("{name} = {s}")
-            }
-        }
-        (None, Some(m)) if m.detail.is_empty() => format!("{name}: {}", m.reason.as_str()),
-        (None, Some(m)) => format!("{name}: {} ({})", m.reason.as_str(), m.detail),
-        (None, None) => format!("{name}: no value"),
-    }
-}
-
-/// `file 0644 root:root /path` for file facts.
-fn file_summary(o: &serde_json::Map<String, serde_json::Value>) -> String {
-    let get = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
-    let mode = match o.get("mode") {
-        Some(serde_json::Value::Number(n)) => n.as_u64().map_or("?".into(), |m| format!("{m:04o}")),
-        Some(serde_json::Value::String(m)) => m.clone(),
-        _ => "?".into(),
-    };
-    let owner = o.get("owner").and_then(|v| v.as_str()).map_or_else(
-        || o.get("uid").map_or("?".into(), |v| v.to_string()),
-        str::to_string,
-    );
-    let group = o.get("group").and_then(|v| v.as_str()).map_or_else(
-        || o.get("gid").map_or("?".into(), |v| v.to_string()),
-        str::to_string,
-    );
-    let link = o
-        .get("link_target")
-        .and_then(|v| v.as_str())
-        .map(|t| format!(" -> {t}"))
-        .unwrap_or_default();
-    format!(
-        "{} {mode} {owner}:{group} {}{link}",
-        get("type"),
-        get("path")
-    )
-}
-
-fn detail(r: &CheckResult) -> String {
-    let mut lines: Vec<String> = r.evidence.observed.iter().map(obs_text).collect();
-    if let Some(w) = &r.waiver {
-        let state = if w.active {
-            "waived until"
-        } else {
-            "waiver expired"
-        };
-        lines.push(format!("{state} {}: {}", w.expires, w.reason.trim()));
-    }
-    if r.outcome != Outcome::Pass {
-        // Unknown outcomes are explained by the observation lines themselves.
-        if let (Some(reason), true) = (&r.reason, r.outcome != Outcome::Unknown) {
-            lines.push(format!("why: {reason}"));
-        }
-        lines.push(format!("expected: {}", r.evidence.expected));
-    }
-    lines.join("\n")
-}
-
-/// Orders results: failures by severity, then errors, unknowns, passes, n/a.
-fn sorted<'a>(results: impl Iterator<Item = &'a CheckResult>) -> Vec<&'a CheckResult> {
-    let mut v: Vec<&CheckResult> = results.collect();
-    v.sort_by(|a, b| {
-        a.outcome
-            .cmp(&b.outcome)
-            .then(b.severity.cmp(&a.severity))
-            .then(a.id.cmp(&b.id))
-    });
-    v
-}
-
 pub fn render(report: &Report, opts: &TableOptions) -> String {
     let mut out = String::new();
     let o = &report.summary.overall;
-    let host = report.host.as_deref().unwrap_or("(unknown host)");
+    let host = view::host(report);
     let _ = writeln!(
         out,
         "stackposture {} — {} — profile {}",
-        report.tool.version, host, report.profile.name
+        report.tool.version,
+        host,
+        super::escape::text(&report.profile.name)
     );
     let _ = writeln!(out, "Overall: {}", score_text(o));
     let v = &report.verdict;
@@ -173,24 +65,18 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
         v.fail_on,
         v.min_score
     );
-    let failed_sources: Vec<String> = report
-        .sources
-        .iter()
-        .filter(|(_, s)| s.status != "ok")
-        .map(|(k, s)| {
-            if s.detail.is_empty() {
-                format!("{k} ({})", s.status)
-            } else {
-                format!("{k} ({}: {})", s.status, s.detail)
-            }
-        })
-        .collect();
+    let failed_sources = view::failed_sources(report);
     if !failed_sources.is_empty() {
         let _ = writeln!(out, "Sources not read: {}", failed_sources.join("; "));
     }
     for (duty, line) in &report.summary.duties {
         let _ = writeln!(out);
-        let _ = writeln!(out, "== {duty}: {}", duty_title(duty));
+        let _ = writeln!(
+            out,
+            "== {}: {}",
+            super::escape::text(duty),
+            super::escape::text(report.duty_titles.get(duty).map_or("", String::as_str))
+        );
         let _ = writeln!(out, "   {}", score_text(line));
         let mut table = Table::new();
         table
@@ -205,27 +91,25 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
             table.force_no_tty();
         }
         table.set_header(vec!["Result", "Severity", "Check", "Title", "Evidence"]);
-        let rows = sorted(report.results.iter().filter(|r| &r.duty == duty));
+        let rows = view::sorted_of(report.results.iter().filter(|r| &r.duty == duty));
         let mut hidden = 0;
-        for r in rows {
-            if r.outcome == Outcome::NotApplicable
-                || (!opts.show_passed && r.outcome == Outcome::Pass)
-            {
+        for f in rows {
+            let o = f.result.outcome;
+            if o == Outcome::NotApplicable || (!opts.show_passed && o == Outcome::Pass) {
                 hidden += 1;
                 continue;
             }
-            let result_cell = match &r.waiver {
-                Some(w) if w.active => {
-                    Cell::new(format!("{} (waived)", r.outcome.as_str().to_uppercase()))
-                }
-                _ => outcome_cell(r.outcome, opts.color),
+            let result_cell = if f.result.waiver.as_ref().is_some_and(|w| w.active) {
+                Cell::new(&f.label)
+            } else {
+                outcome_cell(o, opts.color)
             };
             table.add_row(vec![
                 result_cell,
-                Cell::new(r.severity.as_str()),
-                Cell::new(&r.id),
-                Cell::new(&r.title),
-                Cell::new(detail(r)),
+                Cell::new(f.result.severity.as_str()),
+                Cell::new(&f.id),
+                Cell::new(&f.title),
+                Cell::new(f.detail_lines().join("\n")),
             ]);
         }
         if table.row_count() > 0 {
@@ -235,21 +119,19 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
             let _ = writeln!(out, "   ({hidden} not applicable or hidden)");
         }
     }
-    let findings = sorted(report.results.iter().filter(|r| r.outcome == Outcome::Fail));
+    let findings: Vec<_> = view::sorted(report)
+        .into_iter()
+        .filter(|f| f.result.outcome == Outcome::Fail)
+        .collect();
     if !findings.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(out, "== Remediation");
-        for r in findings {
-            let _ = writeln!(out, "[{}] {} ({})", r.id, r.title, r.severity);
-            if let Some(w) = &r.waiver {
-                let state = if w.active {
-                    "waived until"
-                } else {
-                    "waiver EXPIRED on"
-                };
-                let _ = writeln!(out, "    {state} {}: {}", w.expires, w.reason.trim());
+        for f in findings {
+            let _ = writeln!(out, "[{}] {} ({})", f.id, f.title, f.result.severity);
+            if let Some(w) = &f.waiver_note {
+                let _ = writeln!(out, "    {w}");
             }
-            for l in r.remediation.trim().lines() {
+            for l in &f.remediation {
                 let _ = writeln!(out, "    {l}");
             }
         }

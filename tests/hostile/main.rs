@@ -8,3 +8,5 @@ mod common;
 
 mod db;
 mod operator;
+mod tls;
+mod tree;

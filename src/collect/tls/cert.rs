@@ -2,14 +2,14 @@
 //! Only public data goes into the summary (names, dates, key type and size, algorithm
 //! names, SANs, a SHA-256 fingerprint of the public certificate).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::*;
 use x509_parser::public_key::PublicKey;
 
 /// What the analysis says about one certificate.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CertInfo {
     pub subject: String,
     pub issuer: String,
@@ -32,7 +32,7 @@ pub struct CertInfo {
     /// Subject equals issuer and the certificate verifies with its own key.
     pub self_signed: bool,
     pub is_ca: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_len: Option<u32>,
     pub key_usage: Vec<String>,
     pub ext_key_usage: Vec<String>,
@@ -220,6 +220,22 @@ pub fn name_matches(info: &CertInfo, name: &str) -> bool {
     info.san_dns.iter().any(|p| dns_match(p))
 }
 
+/// PEM text of DER certificates (public data), in order.
+pub fn to_pem(ders: &[Vec<u8>]) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    for d in ders {
+        out.push_str("-----BEGIN CERTIFICATE-----\n");
+        let b = base64::engine::general_purpose::STANDARD.encode(d);
+        for line in b.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(line));
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+    }
+    out
+}
+
 /// The DER of every certificate in a PEM text (capped at 16 certificates).
 pub fn pem_certs(pem: &str) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
@@ -330,5 +346,9 @@ mod tests {
         assert!(issued_by(c.der(), c.der()));
         let pem = c.pem();
         assert_eq!(pem_certs(&pem), vec![c.der().to_vec()]);
+        let two = vec![c.der().to_vec(), c.der().to_vec()];
+        assert_eq!(pem_certs(&to_pem(&two)), two);
+        let back: CertInfo = serde_json::from_value(serde_json::to_value(&i).unwrap()).unwrap();
+        assert_eq!(back, i);
     }
 }

@@ -3,7 +3,9 @@
 //! here sends application data; the probes send a ClientHello (and, for rustls, the rest
 //! of a handshake without a client certificate) and read only what the server answers.
 
-use super::hello::{self, Parse, Verdict, Version};
+use super::hello::{self, Parse, Verdict};
+use super::suites::Version;
+use crate::facts::Missing;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -50,11 +52,12 @@ pub enum Failure {
     Error(String),
 }
 
-impl Failure {
-    pub fn detail(&self) -> String {
-        match self {
-            Failure::Closed => "connection refused".into(),
-            Failure::Timeout(d) | Failure::Error(d) => d.clone(),
+impl From<Failure> for Missing {
+    fn from(f: Failure) -> Missing {
+        match f {
+            Failure::Timeout(d) => Missing::timeout(d),
+            Failure::Closed => Missing::error("connection refused"),
+            Failure::Error(d) => Missing::error(d),
         }
     }
 }
@@ -124,7 +127,7 @@ pub async fn legacy(
             let room = chunk.len().min(limits.max_bytes - buf.len());
             match s.read(&mut chunk[..room]).await {
                 Ok(0) if buf.is_empty() => {
-                    return Ok(Verdict::Refused("connection closed".into()));
+                    return Ok(Verdict::Closed("connection closed".into()));
                 }
                 Ok(0) => return Err(Failure::Error("connection closed mid-record".into())),
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
@@ -136,7 +139,7 @@ pub async fn legacy(
                                 | std::io::ErrorKind::ConnectionAborted
                         ) =>
                 {
-                    return Ok(Verdict::Refused("connection reset".into()));
+                    return Ok(Verdict::Closed("connection reset".into()));
                 }
                 Err(e) => return Err(Failure::Error(format!("reading: {}", e.kind()))),
             }
@@ -214,6 +217,9 @@ pub struct Modern {
     /// The server rejected the handshake without a client certificate (None: not tested
     /// or could not tell).
     pub client_cert_required: Option<bool>,
+    /// The handshake failed on a TLS alert from the server (a TLS answer, unlike a closed
+    /// connection or bytes that are not TLS).
+    pub peer_alert: bool,
 }
 
 #[derive(Debug)]
@@ -363,6 +369,10 @@ pub async fn modern(
             }
             Err(e) => {
                 out.error = Some(short_error(&e));
+                out.peer_alert = e
+                    .get_ref()
+                    .and_then(|i| i.downcast_ref::<rustls::Error>())
+                    .is_some_and(|r| matches!(r, rustls::Error::AlertReceived(_)));
                 if spy.asked.load(Ordering::SeqCst) {
                     // TLS 1.2: the server rejects the empty Certificate during the handshake.
                     out.client_cert_required = Some(true);
@@ -423,6 +433,10 @@ pub async fn plain_http(addr: SocketAddr, host: &str, limits: &Limits) -> Result
                 }
                 Err(_) => break,
             }
+        }
+        if buf.is_empty() {
+            // A close before any byte says nothing about what the port serves.
+            return Err(Failure::Error("connection closed without an answer".into()));
         }
         Ok(parse_http_head(&buf))
     };

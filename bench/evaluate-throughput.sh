@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Evaluate throughput: N facts files (copies of the demo deployment's full facts,
+# examples/demo/facts.json, each with its own host) evaluated by ONE `stackposture evaluate
+# DIR` call pinned to one core; prints files per second per format.
+#
+#   bench/evaluate-throughput.sh                    # release build, 10,000 files
+#   FILES=2000 FORMATS="prometheus json" bench/evaluate-throughput.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILES=${FILES:-10000}
+FORMATS=${FORMATS:-"prometheus json sarif"}
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then cargo build --release -q; else cargo build -q; fi
+BIN=$PWD/target/$PROFILE/stackposture
+D=$(mktemp -d /tmp/sp-eval-bench.XXXXXX)
+trap 'rm -rf "$D"' EXIT
+mkdir -p "$D/facts"
+python3 - "$D/facts" "$FILES" <<'PY'
+import json, sys
+src = json.load(open("examples/demo/facts.json"))
+for i in range(int(sys.argv[2])):
+    src["host"] = f"ms{i:05d}.bench.example"
+    with open(f"{sys.argv[1]}/ms{i:05d}.json", "w") as f:
+        json.dump(src, f)
+PY
+echo "facts files: $FILES x $(stat -c %s "$D/facts/ms00000.json") bytes; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for fmt in $FORMATS; do
+  rm -rf "$D/out"; mkdir "$D/out"
+  start=$(date +%s.%N)
+  taskset -c 0 "$BIN" evaluate "$D/facts" --format "$fmt" --output-dir "$D/out" >/dev/null || [ $? = 1 ]
+  end=$(date +%s.%N)
+  python3 -c "import sys; n=$FILES; t=$end-$start; print(f'{sys.argv[1]:>10}: {n} files in {t:.2f} s = {n/t:,.0f} files/s on one core')" "$fmt"
+done
