@@ -1,6 +1,6 @@
 //! CloudStack's `ENC(...)` values and DB-encrypted settings, decrypted the way the
-//! management server does it (`utils/src/main/java/com/cloud/utils/crypt/`,
-//! `shared/reference/cloudstack.md` §5.2-§5.3):
+//! management server does it (`utils/src/main/java/com/cloud/utils/crypt/` in
+//! apache/cloudstack at 3d6cafe):
 //!
 //! * **V1** (`LegacyBase64Encryptor`): Jasypt `PBEWithMD5AndDES` with the library defaults,
 //!   `base64(salt[8] || DES-CBC-PKCS5(plaintext))`, key and IV from PBKDF1-MD5 with 1000

@@ -25,7 +25,7 @@ pub const CLOUD_HOMES: &[(&str, &str)] = &[
     ("el", "/var/cloudstack/management"),
     ("deb", "/var/lib/cloudstack/management"),
 ];
-/// sudoers drop-in per layout (`server/conf/cloudstack-sudoers.in`, shared/reference/cloudstack.md §7.1).
+/// sudoers drop-in per layout (`server/conf/cloudstack-sudoers.in`; docs/cloudstack-notes.md#h12).
 pub const SUDOERS: &[(&str, &str)] = &[
     ("el", "/etc/sudoers.d/cloudstack-management"),
     ("deb", "/etc/sudoers.d/cloudstack"),

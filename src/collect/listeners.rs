@@ -5,7 +5,8 @@
 //!
 //! Facts: `listen.sockets` (every listening `address:port`, sorted) and
 //! `listen.port.<port>` for each port a management server may open
-//! (shared/reference/cloudstack.md §8): `{port, service, listening, addresses, non_loopback}`.
+//! (the ports of `client/conf/server.properties.in` and the agent/cluster settings):
+//! `{port, service, listening, addresses, non_loopback}`.
 
 use crate::facts::{Fact, Facts, MissingReason, SourceStatus};
 use serde_json::json;

@@ -9,8 +9,9 @@
 //!   credentials, metadata only: `{present, category?, encrypted_at_rest?,
 //!   known_default?, fingerprint?}`; such settings have no `cs.setting.` fact.
 //!
-//! Facts: `shared/reference/cloudstack.md` §2.3 (read semantics), §4.2 (columns), §4.4
-//! (what is encrypted), H10 (default credentials shipped in settings).
+//! Read semantics follow `ConfigKey`/`ConfigDepotImpl` in apache/cloudstack at 3d6cafe
+//! (a missing or NULL row means the code default); default credentials shipped in
+//! settings: docs/cloudstack-notes.md#h10.
 
 use crate::facts::Facts;
 use crate::secrets::{fingerprint, redact_inline, KNOWN_DEFAULT_SECRETS};
