@@ -461,6 +461,77 @@ fn release_decides_the_auth_strategy_items() {
     );
 }
 
+/// Runs a command that must succeed.
+fn must(cmd: &mut Command) {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// An EL (RDO) host: the release comes from an sqlite RPM database written by Debian's
+/// `rpm` (`--justdb` of a package built with `rpmbuild`), as on EL9.
+#[test]
+fn release_from_the_rpm_database_on_el() {
+    if skip("release_from_the_rpm_database_on_el") {
+        return;
+    }
+    if common::tool("rpm").is_none() || common::tool("rpmbuild").is_none() {
+        assert!(std::env::var_os("CI").is_none(), "CI installs rpm");
+        eprintln!("SKIP release_from_the_rpm_database_on_el: rpm/rpmbuild missing");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let root = t.path();
+    openstack_tree(root, false);
+    // No dpkg on EL: the tree's Rocky dpkg database goes.
+    std::fs::remove_file(root.join("var/lib/dpkg/status")).unwrap();
+    let spec = work.path().join("nova.spec");
+    std::fs::write(
+        &spec,
+        "Name: openstack-nova-common\nVersion: 19.0.0\nRelease: 1.el9\nSummary: t\nLicense: ASL 2.0\nBuildArch: noarch\n\n%description\nt\n\n%files\n",
+    )
+    .unwrap();
+    let top = work.path().join("rpmbuild");
+    must(
+        Command::new("rpmbuild")
+            .args(["-bb", "--nodeps", "--define"])
+            .arg(format!("_topdir {}", top.display()))
+            .arg("--define")
+            .arg(format!("_dbpath {}", work.path().join("builddb").display()))
+            .arg(&spec),
+    );
+    let db = root.join("var/lib/rpm");
+    std::fs::create_dir_all(&db).unwrap();
+    let rpm = || {
+        let mut c = Command::new("rpm");
+        c.arg("--dbpath")
+            .arg(&db)
+            .args(["--define", "_db_backend sqlite"]);
+        c
+    };
+    must(rpm().arg("--initdb"));
+    must(
+        rpm()
+            .args(["-i", "--justdb", "--nodeps", "--noscripts", "--notriggers"])
+            .arg(top.join("RPMS/noarch/openstack-nova-common-19.0.0-1.el9.noarch.rpm")),
+    );
+    let (v, _) = audit(root, &[]);
+    let r = os_results(&v);
+    // nova 19 = Stein: the auth_strategy item (Rocky and earlier) does not apply.
+    assert_eq!(
+        r["OS-COMPUTE-03"].0, "not_applicable",
+        "{:?}",
+        r["OS-COMPUTE-03"]
+    );
+    // cinder is not in the RPM database (nor dpkg, nor Python metadata): unknown.
+    assert_eq!(r["OS-BLOCK-03"].0, "unknown", "{:?}", r["OS-BLOCK-03"]);
+}
+
 #[test]
 fn hostile_configuration_files_give_reasons_not_values() {
     if skip("hostile_configuration_files_give_reasons_not_values") {

@@ -19,6 +19,15 @@ pub fn collect(fs: &RootFs, facts: &mut Facts) {
     let acc = Accounts::load(fs);
     let dpkg = read_dpkg(fs);
     let dists = python_dists(fs);
+    // EL (RDO) hosts: the RPM database, read once for every service.
+    let rpm: Vec<(String, String, String)> = crate::collect::rpmdb::installed_packages(fs)
+        .map(|db| {
+            db.packages
+                .into_iter()
+                .map(|p| (p.name, p.version, format!("rpm:{}", db.path)))
+                .collect()
+        })
+        .unwrap_or_default();
     for svc in SERVICES {
         let key = format!("os.service.{}", svc.id);
         let src = format!("files:{}", svc.dir);
@@ -66,7 +75,7 @@ pub fn collect(fs: &RootFs, facts: &mut Facts) {
         for (name, file) in svc.pastes {
             paste(fs, name, &format!("{}/{file}", svc.dir), facts);
         }
-        release_of(svc.id, &dpkg, &dists, facts);
+        release_of(svc.id, &dpkg, &rpm, &dists, facts);
     }
     horizon(fs, facts);
     glance_policy(fs, facts);
@@ -264,6 +273,7 @@ fn python_dists(fs: &RootFs) -> Vec<(String, String, String)> {
 fn release_of(
     svc: &str,
     dpkg: &Result<Vec<(String, String, String)>, Missing>,
+    rpm: &[(String, String, String)],
     dists: &[(String, String, String)],
     facts: &mut Facts,
 ) {
@@ -284,6 +294,11 @@ fn release_of(
                 })
         })
     });
+    // The RPM database (name, version, "rpm:<path>"), the same package names as dpkg's.
+    let from_rpm = || {
+        pkgs.iter()
+            .find_map(|p| rpm.iter().find(|(n, _, _)| n == p).cloned())
+    };
     let project = release::python_project(svc);
     let from_python = || {
         dists
@@ -291,7 +306,7 @@ fn release_of(
             .find(|(p, _, _)| p == project)
             .map(|(p, v, path)| (p.clone(), v.clone(), format!("python-metadata:{path}")))
     };
-    let Some((package, version, src)) = from_dpkg.or_else(from_python) else {
+    let Some((package, version, src)) = from_dpkg.or_else(from_rpm).or_else(from_python) else {
         let dpkg_says = match dpkg {
             Ok(_) => format!("none of {} is installed according to dpkg", pkgs.join(", ")),
             Err(m) => m.detail.clone(),
