@@ -113,7 +113,7 @@ COMMON=(--root examples/demo/root --db-url "mysql://cloud@127.0.0.1:$PORT/cloud"
         --db-password-env BENCH_DB_PASSWORD --host-state always
         --endpoint "https=127.0.0.1:$HTTPS" --endpoint "agent=127.0.0.1:$AGENT"
         --endpoint "cluster=127.0.0.1:$CLUSTER" --endpoint "http=127.0.0.1:$HTTP")
-ARGS=(audit "${COMMON[@]}" --format json -o /dev/null)
+ARGS=(audit "${COMMON[@]}" --format json -o "$W/report.json")  # a file: -o refuses to replace a device
 # Both must really read every source (exit 1 = findings, by design).
 for b in old new; do
   "$W/sp-$b" collect "${COMMON[@]}" -o "$W/facts-$b.json"
@@ -166,7 +166,7 @@ db, tls = silent(), silent()
 root = tempfile.mkdtemp()
 args = ["collect", "--root", root, "--db-url", f"mysql://cloud@127.0.0.1:{db}/cloud",
         "--db-timeout", "3", "--endpoint", f"hung=127.0.0.1:{tls}", "--tls-timeout-ms", "3000",
-        "-o", "/dev/null"]
+        "-o", root + "/facts.json"]
 print("hung database + hung TLS endpoint (each timeout 3 s):")
 for name, b in (("old", sys.argv[1]), ("new", sys.argv[2])):
     t = []
@@ -185,7 +185,7 @@ if command -v strace >/dev/null; then
   echo "stat calls, collect --no-db on a 10,000-entry tree (strace -c -f -e trace=statx,newfstatat,lstat):"
   for b in old new; do
     n=$(strace -c -f -e trace=statx,newfstatat,lstat "$W/sp-$b" collect --root "$T" --no-db \
-          --host-state never -o /dev/null 2>&1 | awk '$NF == "total" {print $4}')
+          --host-state never -o "$W/facts-stat-$b.json" 2>&1 | awk '$NF == "total" {print $4}')
     echo "  $b: $n"
   done
 fi
