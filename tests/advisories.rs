@@ -13,60 +13,16 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn sh(cmd: &mut Command) {
-    let o = cmd.output().unwrap();
-    assert!(
-        o.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-/// Builds an empty noarch package `name-version-release` with rpmbuild; returns its path.
-fn build_rpm(work: &Path, name: &str, version: &str, release: &str) -> std::path::PathBuf {
-    let spec = work.join(format!("{name}.spec"));
-    std::fs::write(
-        &spec,
-        format!(
-            "Name: {name}\nVersion: {version}\nRelease: {release}\nSummary: test package\nLicense: ASL 2.0\nBuildArch: noarch\n\n%description\ntest package\n\n%files\n"
-        ),
-    )
-    .unwrap();
-    let top = work.join("rpmbuild");
-    sh(Command::new("rpmbuild")
-        .arg("-bb")
-        .arg("--nodeps")
-        .arg("--define")
-        .arg(format!("_topdir {}", top.display()))
-        .arg("--define")
-        .arg(format!("_dbpath {}", work.join("builddb").display()))
-        .arg(&spec));
-    top.join(format!("RPMS/noarch/{name}-{version}-{release}.noarch.rpm"))
-}
-
 /// An EL9-style tree: an sqlite rpmdb at /var/lib/rpm holding cloudstack-management and
 /// cloudstack-common (written by `rpm --justdb`), and the management jar.
 fn el_tree(root: &Path, work: &Path, version: &str, jar: &str) {
-    let db = root.join("var/lib/rpm");
-    std::fs::create_dir_all(&db).unwrap();
-    let rpm = |args: &[&str]| {
-        let mut c = Command::new("rpm");
-        c.arg("--dbpath")
-            .arg(&db)
-            .arg("--define")
-            .arg("_db_backend sqlite");
-        c.args(args);
-        c
-    };
-    sh(&mut rpm(&["--initdb"]));
-    for name in ["cloudstack-management", "cloudstack-common"] {
-        let p = build_rpm(work, name, version, "1.el9");
-        sh(rpm(&["-i", "--justdb", "--nodeps", "--noscripts", "--notriggers"]).arg(&p));
-    }
-    assert!(
-        db.join("rpmdb.sqlite").is_file(),
-        "rpm made an sqlite rpmdb"
+    common::rpm::database(
+        root,
+        work,
+        &[
+            ("cloudstack-management", version, "1.el9"),
+            ("cloudstack-common", version, "1.el9"),
+        ],
     );
     put(
         root,

@@ -461,17 +461,6 @@ fn release_decides_the_auth_strategy_items() {
     );
 }
 
-/// Runs a command that must succeed.
-fn must(cmd: &mut Command) {
-    let o = cmd.output().unwrap();
-    assert!(
-        o.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// An EL (RDO) host: the release comes from an sqlite RPM database written by Debian's
 /// `rpm` (`--justdb` of a package built with `rpmbuild`), as on EL9.
 #[test]
@@ -481,7 +470,7 @@ fn release_from_the_rpm_database_on_el() {
     }
     if common::tool("rpm").is_none() || common::tool("rpmbuild").is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI installs rpm");
-        eprintln!("SKIP release_from_the_rpm_database_on_el: rpm/rpmbuild missing");
+        common::skip("rpm/rpmbuild missing");
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -490,35 +479,10 @@ fn release_from_the_rpm_database_on_el() {
     openstack_tree(root, false);
     // No dpkg on EL: the tree's Rocky dpkg database goes.
     std::fs::remove_file(root.join("var/lib/dpkg/status")).unwrap();
-    let spec = work.path().join("nova.spec");
-    std::fs::write(
-        &spec,
-        "Name: openstack-nova-common\nVersion: 19.0.0\nRelease: 1.el9\nSummary: t\nLicense: ASL 2.0\nBuildArch: noarch\n\n%description\nt\n\n%files\n",
-    )
-    .unwrap();
-    let top = work.path().join("rpmbuild");
-    must(
-        Command::new("rpmbuild")
-            .args(["-bb", "--nodeps", "--define"])
-            .arg(format!("_topdir {}", top.display()))
-            .arg("--define")
-            .arg(format!("_dbpath {}", work.path().join("builddb").display()))
-            .arg(&spec),
-    );
-    let db = root.join("var/lib/rpm");
-    std::fs::create_dir_all(&db).unwrap();
-    let rpm = || {
-        let mut c = Command::new("rpm");
-        c.arg("--dbpath")
-            .arg(&db)
-            .args(["--define", "_db_backend sqlite"]);
-        c
-    };
-    must(rpm().arg("--initdb"));
-    must(
-        rpm()
-            .args(["-i", "--justdb", "--nodeps", "--noscripts", "--notriggers"])
-            .arg(top.join("RPMS/noarch/openstack-nova-common-19.0.0-1.el9.noarch.rpm")),
+    common::rpm::database(
+        root,
+        work.path(),
+        &[("openstack-nova-common", "19.0.0", "1.el9")],
     );
     let (v, _) = audit(root, &[]);
     let r = os_results(&v);

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod mariadb;
+pub mod rpm;
 
 /// Reports a test that returns without doing its real check (a missing tool, not root,
 /// no IPv6, ...). The line is written to the process's standard error handle directly:
