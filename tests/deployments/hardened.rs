@@ -102,6 +102,11 @@ impl Layout {
 // ---------------------------------------------------------------------------------
 // Certificates
 
+/// `args` split on whitespace, for openssl command lines without spaces in arguments.
+fn words(args: &str) -> Vec<&str> {
+    args.split_whitespace().collect()
+}
+
 /// The deployment's PKI, made with the openssl CLI in `dir`:
 /// * `root.pem`/`root.key`: CloudStack's root CA as RootCAProvider makes it (RSA 4096,
 ///   SHA256withRSA, 30 years, CN=ca.cloudstack.apache.org);
@@ -111,144 +116,72 @@ impl Layout {
 /// * `opca.pem`/`opca.key`: the operator's CA; `https.pem`/`https.key`: the 8443
 ///   certificate it issues for the DNS name users browse to, with the MS IP as IP SAN.
 fn hardened_pki(dir: &Path) {
-    let root_subj = "/CN=ca.cloudstack.apache.org";
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:4096",
-            "-sha256",
-            "-days",
-            "10950",
-            "-nodes",
-            "-subj",
-            root_subj,
-            "-keyout",
-            "root.key",
-            "-out",
-            "root.pem",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
+    let ca = "-sha256 -nodes -addext basicConstraints=critical,CA:TRUE \
+              -addext keyUsage=critical,keyCertSign,cRLSign";
+    let mut root = words("req -x509 -newkey rsa:4096 -days 10950 -keyout root.key -out root.pem");
+    root.extend(words(ca));
+    root.extend(["-subj", "/CN=ca.cloudstack.apache.org"]);
+    openssl(dir, &root);
+    let mut op = words(
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 3650 \
+         -keyout opca.key -out opca.pem",
     );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-sha256",
-            "-days",
-            "3650",
-            "-nodes",
-            "-subj",
-            "/CN=Example Org Issuing CA",
-            "-keyout",
-            "opca.key",
-            "-out",
-            "opca.pem",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-    let mgmt_san = format!("DNS:{MS_HOSTNAME},DNS:cloudstack.internal,IP:{MS_IP}");
+    op.extend(words(ca));
+    op.extend(["-subj", "/CN=Example Org Issuing CA"]);
+    openssl(dir, &op);
     // ca.framework.cert.keysize 2048 (§3.5).
-    issue(dir, "mgmt", &["rsa:2048"], MS_HOSTNAME, &mgmt_san, "root");
+    let mgmt_san = format!("DNS:{MS_HOSTNAME},DNS:cloudstack.internal,IP:{MS_IP}");
+    issue(dir, "mgmt", "rsa:2048", MS_HOSTNAME, &mgmt_san, "root");
     let https_san = format!("DNS:{MS_DNS},IP:{MS_IP}");
-    let ec = ["ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-    issue(dir, "https", &ec, MS_DNS, &https_san, "opca");
+    let ec = "ec -pkeyopt ec_paramgen_curve:prime256v1";
+    issue(dir, "https", ec, MS_DNS, &https_san, "opca");
 }
 
 /// A leaf `<name>.pem`/`<name>.key` (`-newkey` arguments `newkey`, subject CN=`cn`,
 /// subjectAltName `san`) issued for 365 days by the CA `<ca>.pem`/`<ca>.key`.
-fn issue(dir: &Path, name: &str, newkey: &[&str], cn: &str, san: &str, ca: &str) {
-    let (key, csr, pem, ext) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.pem"),
-        format!("{name}.ext"),
-    );
-    let subj = format!("/CN={cn}");
-    let mut req = vec!["req", "-newkey"];
-    req.extend(newkey);
-    req.extend(["-nodes", "-subj", &subj, "-keyout", &key, "-out", &csr]);
-    openssl(dir, &req);
+fn issue(dir: &Path, name: &str, newkey: &str, cn: &str, san: &str, ca: &str) {
+    let req =
+        format!("req -nodes -newkey {newkey} -subj /CN={cn} -keyout {name}.key -out {name}.csr");
+    openssl(dir, &words(&req));
     fs::write(
-        dir.join(&ext),
+        dir.join(format!("{name}.ext")),
         format!(
-            "subjectAltName={san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n"
+            "subjectAltName={san}\nbasicConstraints=CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth,clientAuth\n"
         ),
     )
     .unwrap();
-    let (ca_pem, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca_pem,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-days",
-            "365",
-            "-sha256",
-            "-out",
-            &pem,
-            "-extfile",
-            &ext,
-        ],
+    let sign = format!(
+        "x509 -req -in {name}.csr -CA {ca}.pem -CAkey {ca}.key -CAcreateserial -days 365 \
+         -sha256 -out {name}.pem -extfile {name}.ext"
     );
+    openssl(dir, &words(&sign));
 }
 
 /// openssl with the keystore password in `KSPW` (never on the command line).
-fn openssl_ks(dir: &Path, args: &[&str]) {
+fn openssl_ks(dir: &Path, args: &str) {
     let o = Command::new("openssl")
-        .args(args)
+        .args(args.split_whitespace())
         .current_dir(dir)
         .env("KSPW", HARDENED_KS_PASSWORD)
         .output()
         .expect("openssl");
     assert!(
         o.status.success(),
-        "openssl {args:?}: {}",
+        "openssl {args}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
 }
 
-/// The 8443 keystore (`https.keystore`): PKCS#12 (Java's default keystore type, read by
-/// ServerDaemon through KeyStore.getInstance), alias `cloud`, the leaf with its chain.
+/// The 8443 keystore (`https.keystore`): PKCS#12, the type Jetty's SslContextFactory
+/// opens by default (ServerDaemon.java:258-290 sets only its path and passwords), alias
+/// `cloud`, the leaf with its chain.
 fn keystore(pki: &Path) -> Vec<u8> {
     openssl_ks(
         pki,
-        &[
-            "pkcs12",
-            "-export",
-            "-in",
-            "https.pem",
-            "-inkey",
-            "https.key",
-            "-certfile",
-            "opca.pem",
-            "-name",
-            "cloud",
-            "-passout",
-            "env:KSPW",
-            "-out",
-            "cloud.p12",
-        ],
+        "pkcs12 -export -in https.pem -inkey https.key -certfile opca.pem -name cloud \
+         -passout env:KSPW -out cloud.p12",
     );
     fs::read(pki.join("cloud.p12")).unwrap()
 }
@@ -257,34 +190,10 @@ fn keystore(pki: &Path) -> Vec<u8> {
 /// tree's keystore. Returns the servers (killed on drop) and the `--endpoint` arguments.
 fn serve(pki: &Path, tree_keystore: &Path) -> (Vec<Proc>, Vec<String>) {
     let ks = tree_keystore.to_str().unwrap();
-    openssl_ks(
-        pki,
-        &[
-            "pkcs12",
-            "-in",
-            ks,
-            "-passin",
-            "env:KSPW",
-            "-clcerts",
-            "-nokeys",
-            "-out",
-            "served.pem",
-        ],
-    );
-    openssl_ks(
-        pki,
-        &[
-            "pkcs12",
-            "-in",
-            ks,
-            "-passin",
-            "env:KSPW",
-            "-nocerts",
-            "-nodes",
-            "-out",
-            "served.key",
-        ],
-    );
+    assert!(!ks.contains(char::is_whitespace), "{ks}");
+    let read = format!("pkcs12 -in {ks} -passin env:KSPW");
+    openssl_ks(pki, &format!("{read} -clcerts -nokeys -out served.pem"));
+    openssl_ks(pki, &format!("{read} -nocerts -nodes -out served.key"));
     // TLS 1.2+ with ECDHE AEAD suites only: no DHE group, no CBC, no static RSA.
     let modern = |chain: &'static str| {
         vec![
@@ -414,7 +323,9 @@ fn smtp(s: &mut BTreeMap<String, Setting>, canary: &str) {
 }
 
 /// Admin 2FA on (CS-SET-008), a tenant domain that keeps 2FA on and mandatory with its
-/// domain admin enrolled (CS-SET-006/007 with overrides present), the tenant account's API
+/// domain admin enrolled (CS-SET-006/007 with overrides present) and a password policy at
+/// least as strict as the global one (PasswordPolicy settings have Domain scope), the
+/// tenant account's API
 /// allow-list narrower than the global 10.0.0.0/16 (account_details; the setting has
 /// Account scope, ApiServiceConfiguration.java:30-31), release 4.22.1.1 (every advisory
 /// with a fix is fixed), and the interim step of CVE-2025-22828 (no fixed release,
@@ -423,7 +334,8 @@ fn smtp(s: &mut BTreeMap<String, Setting>, canary: &str) {
 const HARDENED_ROWS_SQL: &str = "\
 UPDATE user SET state = 'enabled', is_user_2fa_enabled = 1, user_2fa_provider = 'totp' WHERE id = 2;
 INSERT INTO domain (id, parent, name, uuid, path, level) VALUES (3, 1, 'tenants', 'd-3', '/tenants/', 1);
-INSERT INTO domain_details (domain_id, name, value) VALUES (3, 'enable.user.2fa', 'true'), (3, 'mandate.user.2fa', 'true');
+INSERT INTO domain_details (domain_id, name, value) VALUES (3, 'enable.user.2fa', 'true'), (3, 'mandate.user.2fa', 'true'),
+  (3, 'password.policy.minimum.length', '14'), (3, 'password.policy.allowPasswordToContainUsername', 'false');
 INSERT INTO account (id, account_name, uuid, type, domain_id) VALUES (5, 'tenants-admin', 'a-5', 2, 3);
 INSERT INTO account_details (account_id, name, value) VALUES (5, 'api.allowed.source.cidr.list', '10.0.1.0/24');
 INSERT INTO user (id, uuid, username, password, account_id, state, is_user_2fa_enabled, user_2fa_provider)
@@ -772,8 +684,8 @@ fn hardened_facts(f: &Value, layout: Layout, db: &DbAccount) {
         f["secret.server.https.keystore.password"]["value"]["decrypted"],
         "V2"
     );
-    // The narrow account: connected as itself from 127.0.0.1, denied mysql.user, and its
-    // own grants are ALL on the two CloudStack schemas and nothing global.
+    // The narrow account (refused mysql.user: [`assert_narrow`]) connected as itself from
+    // 127.0.0.1; its own grants are ALL on the two CloudStack schemas, nothing global.
     assert_eq!(
         f["dbserver.current_user"]["value"],
         serde_json::json!({"user": db.user, "host": "127.0.0.1"})
@@ -795,6 +707,8 @@ fn hardened_facts(f: &Value, layout: Layout, db: &DbAccount) {
     assert_eq!(o["count"], 1, "{o}");
     assert_eq!(o["sample"][0]["account"], "tenants-admin", "{o}");
     assert_eq!(o["sample"][0]["value"], "10.0.1.0/24", "{o}");
+    let d = &f["cs.domain_override.password.policy.minimum.length"]["value"];
+    assert_eq!(d["sample"][0]["domain"], "/tenants/", "{d}");
     // Authenticated SMTP for the three mailers; the passwords are present, encrypted, and
     // described only by metadata.
     for p in ["alert", "project", "user.password.reset"] {
