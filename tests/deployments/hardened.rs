@@ -194,23 +194,19 @@ fn serve(pki: &Path, tree_keystore: &Path) -> (Vec<Proc>, Vec<String>) {
     let read = format!("pkcs12 -in {ks} -passin env:KSPW");
     openssl_ks(pki, &format!("{read} -clcerts -nokeys -out served.pem"));
     openssl_ks(pki, &format!("{read} -nocerts -nodes -out served.key"));
-    // TLS 1.2+ with ECDHE AEAD suites only: no DHE group, no CBC, no static RSA.
-    let modern = |chain: &'static str| {
-        vec![
-            "-cert_chain",
-            chain,
-            "-min_protocol",
-            "TLSv1.2",
-            "-cipher",
-            "ECDHE+AESGCM:ECDHE+CHACHA20",
-        ]
-    };
-    let (https, https_port) = s_server(pki, "served.pem", "served.key", &modern("opca.pem"));
+    // TLS 1.2+ with AEAD suites only: no CBC, no static RSA. 8443 (EC key) offers ECDHE;
+    // 8250/9090 (RSA key, as a JVM's defaults) also DHE, with the 2048-bit group OpenSSL
+    // picks for a 2048-bit key (JDK default jdk.tls.ephemeralDHKeySize=2048).
+    let tls12 = "-min_protocol TLSv1.2 -cipher";
+    let mut https_args = words(tls12);
+    https_args.extend(["ECDHE+AESGCM:ECDHE+CHACHA20", "-cert_chain", "opca.pem"]);
+    let (https, https_port) = s_server(pki, "served.pem", "served.key", &https_args);
     // ca.plugin.root.auth.strictness=true: RootCAProvider sets setNeedClientAuth.
-    let mut need_cert = modern("root.pem");
-    need_cert.extend(["-Verify", "1", "-CAfile", "root.pem"]);
-    let (agent, agent_port) = s_server(pki, "mgmt.pem", "mgmt.key", &need_cert);
-    let (cluster, cluster_port) = s_server(pki, "mgmt.pem", "mgmt.key", &need_cert);
+    let mut mgmt_args = words(tls12);
+    mgmt_args.push("ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM");
+    mgmt_args.extend(words("-cert_chain root.pem -Verify 1 -CAfile root.pem"));
+    let (agent, agent_port) = s_server(pki, "mgmt.pem", "mgmt.key", &mgmt_args);
+    let (cluster, cluster_port) = s_server(pki, "mgmt.pem", "mgmt.key", &mgmt_args);
     let endpoints = [
         format!("https=127.0.0.1:{https_port}"),
         format!("agent=127.0.0.1:{agent_port}"),
