@@ -1055,6 +1055,10 @@ const FRESH_PREDICTED: &[(&str, &str, &str)] = &[
     ("CS-SEC-004", "pass", "H2: cloudstack-setup-databases -g V2"),
     ("CS-SEC-005", "pass", "H2/§5.3: db.cloud.encrypt.secret is V2 ciphertext"),
     ("CS-SEC-006", "not_applicable", "§5.1: db.cloud.useSSL=false"),
+    // Issue 11 item 2: with HTTPS deliberately off (CS-SRV-001's finding) the 8443 checks no
+    // longer come out unknown (not probed) but not applicable, for that reason.
+    ("CS-TLS-001", "not_applicable", "H5: https.enable=false, HTTPS deliberately off (CS-SRV-001)"),
+    ("CS-TLS-012", "not_applicable", "H5: https.enable=false, HTTPS deliberately off (CS-SRV-001)"),
     ("CS-TLS-009", "unknown", "8250 is not probed in a test tree (no --endpoint): the wire cannot confirm strictness"),
     ("CS-TLS-013", "pass", "§3.5/§6.3: the root CA key is RSA 2 x ca.framework.cert.keysize = 4096"),
     ("CS-TLS-014", "pass", "§6.3: the root CA is SHA256withRSA, valid 30 years"),
@@ -1322,8 +1326,15 @@ fn hardened_deployment_has_no_failure_under_production() {
     // cluster port with a CA-issued certificate, TLS 1.2+ with ECDHE AEAD suites only;
     // the agent port also requiring a client certificate (strictness in force); nothing
     // on the plain HTTP port.
+    // The certificate names the management server as its clients reach it: the DNS name
+    // of endpoint.url for 8443 and its address 10.0.0.10 (`host`) for 8250, one
+    // certificate with both in the SAN (CS-TLS-008 compares each endpoint with its own).
     let pki = tempfile::tempdir().unwrap();
-    common::tls::test_pki(pki.path(), &["10.0.0.10"]);
+    common::tls::test_pki_sans(
+        pki.path(),
+        "cloud.example.org",
+        "DNS:cloud.example.org,IP:10.0.0.10,IP:127.0.0.1,DNS:localhost",
+    );
     let modern = [
         "-cert_chain",
         "ca.pem",
