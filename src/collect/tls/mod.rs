@@ -23,12 +23,14 @@
 //!
 //! Modules: [`targets`] (target discovery), [`assess`] (the probe rounds of one endpoint),
 //! [`probe`] (bounded I/O: rustls handshakes, legacy hellos, plain HTTP), [`hello`] and
-//! [`suites`] (pure ClientHello builder, reply parser, suite table), [`cert`] (pure x509
+//! [`suites`] (pure ClientHello builder, reply parser, suite table), [`dhe`] (the DHE
+//! group probe and its parser), [`cert`] (pure x509
 //! analysis), [`record`] (facts per endpoint and the summary), [`root_ca`]. Fact names:
 //! `docs/facts.md` (`tls.*`).
 
 mod assess;
 pub mod cert;
+pub mod dhe;
 pub mod hello;
 pub mod probe;
 mod record;

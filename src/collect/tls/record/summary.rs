@@ -50,6 +50,8 @@ struct Summary {
     lists: [Obs<Vec<String>>; 4],
     certs: Obs<Certs>,
     names: Names,
+    /// `"<label>: BITS-bit group (SUITE at VERSION)"` and the smallest group.
+    dhe: Obs<(Vec<String>, Option<u64>)>,
 }
 
 const LISTS: [&str; 4] = ["weak_ciphers", "cbc_tls12", "cbc_tls11", "rsa_kx"];
@@ -89,6 +91,7 @@ pub(in super::super) fn record(labels: &[String], look: &Layers, facts: &mut Fac
         lists: std::array::from_fn(|_| Ok(Vec::new())),
         certs: Ok(Certs::default()),
         names: Names::default(),
+        dhe: Ok((Vec::new(), None)),
     };
     for l in labels {
         endpoint(l, look, &mut s);
@@ -116,6 +119,7 @@ pub(in super::super) fn record(labels: &[String], look: &Layers, facts: &mut Fac
     }
     record_certs(s.certs, facts);
     record_names(s.names, facts);
+    record_dhe(s.dhe, facts);
 }
 
 fn endpoint(l: &str, look: &Layers, s: &mut Summary) {
@@ -130,6 +134,7 @@ fn endpoint(l: &str, look: &Layers, s: &mut Summary) {
                 keep_first(x, m.clone());
             }
             keep_first(&mut s.certs, m.clone());
+            keep_first(&mut s.dhe, m.clone());
             s.names.unknown.get_or_insert(m);
             return;
         }
@@ -166,7 +171,45 @@ fn endpoint(l: &str, look: &Layers, s: &mut Summary) {
             Err(m) => keep_first(&mut s.lists[i], m.context(l)),
         }
     }
+    dhe(l, look, s);
     certificates(l, look, s);
+}
+
+fn dhe(l: &str, look: &Layers, s: &mut Summary) {
+    match look.value(&format!("tls.{l}.dhe_group_bits")) {
+        Ok(v) => {
+            let bits = v.as_u64().unwrap_or(0);
+            let suite = look
+                .text(&format!("tls.{l}.dhe_suite"))
+                .unwrap_or_else(|| "?".into());
+            if let Ok((items, min)) = &mut s.dhe {
+                items.push(format!("{l}: {bits}-bit group ({suite})"));
+                *min = Some(min.map_or(bits, |m| m.min(bits)));
+            }
+        }
+        Err(m) if m.reason.is_known_absent() => {}
+        Err(m) => keep_first(&mut s.dhe, m.context(l)),
+    }
+}
+
+fn record_dhe(dhe: Obs<(Vec<String>, Option<u64>)>, facts: &mut Facts) {
+    let (groups, min) = ("tls.summary.dhe_groups", "tls.summary.min_dhe_group_bits");
+    match dhe {
+        Ok((items, m)) => {
+            facts.set(groups, SRC, items);
+            match m {
+                Some(b) => facts.set(min, SRC, b),
+                None => facts.insert(
+                    min,
+                    Fact::from_missing(SRC, Missing::absent("no endpoint accepts a DHE suite")),
+                ),
+            }
+        }
+        Err(m) => {
+            facts.insert(groups, Fact::from_missing(SRC, m.clone()));
+            facts.insert(min, Fact::from_missing(SRC, m));
+        }
+    }
 }
 
 fn certificates(l: &str, look: &Layers, s: &mut Summary) {
