@@ -336,3 +336,67 @@ fn names_from_an_unreachable_database_are_unknown_not_not_applicable() {
     let r = result(&report, "CS-TLS-008");
     assert_eq!(r["outcome"], "unknown", "{r}");
 }
+
+/// The name rules on real certificates: a single-label wildcard SAN, and the CN, which
+/// counts only for DNS names and only when the certificate has no subjectAltName.
+#[test]
+fn wildcards_and_common_names() {
+    if !have_openssl() {
+        return;
+    }
+    let wild = tempfile::tempdir().unwrap();
+    test_pki_sans(wild.path(), "*.example.org", "DNS:*.example.org");
+    let (_w, wport) = s_server(
+        wild.path(),
+        "leaf.pem",
+        "leaf.key",
+        &["-cert_chain", "ca.pem"],
+    );
+    let cn_only = tempfile::tempdir().unwrap();
+    common::tls::self_signed(
+        cn_only.path(),
+        "rsa:2048",
+        "-sha256",
+        "30",
+        "cloud.example.org",
+        "k.pem",
+        "c.pem",
+        &[],
+    );
+    let (_c, cport) = s_server(cn_only.path(), "c.pem", "k.pem", &[]);
+    let ip_cn = tempfile::tempdir().unwrap();
+    common::tls::self_signed(
+        ip_cn.path(),
+        "rsa:2048",
+        "-sha256",
+        "30",
+        "10.0.0.10",
+        "k.pem",
+        "c.pem",
+        &[],
+    );
+    let (_i, iport) = s_server(ip_cn.path(), "c.pem", "k.pem", &[]);
+    for (port, url, want) in [
+        (wport, "https://cloud.example.org/client/api", "pass"),
+        (wport, "https://a.cloud.example.org/client/api", "fail"),
+        (wport, "https://example.org/client/api", "fail"),
+        (cport, "https://cloud.example.org:8443/client/api", "pass"),
+        (cport, "https://other.example.org:8443/client/api", "fail"),
+        (iport, "https://10.0.0.10:8443/client/api", "fail"),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        tree(t.path(), true, free_port(), "127.0.0.1", free_port());
+        let x = export(t.path(), url, "127.0.0.1");
+        let ep = format!("https=127.0.0.1:{port}");
+        let (facts, report) = collect_and_audit(&[
+            "--root",
+            t.path().to_str().unwrap(),
+            "--settings-export",
+            &x,
+            "--endpoint",
+            &ep,
+        ]);
+        let n = &facts["facts"]["tls.https.names"]["value"];
+        assert_eq!(outcome(&report, "CS-TLS-008"), want, "{url} on {port}: {n}");
+    }
+}
