@@ -10,7 +10,8 @@
 //!   from the facts collected so far: `props.server.*` (https.port, http.port,
 //!   bind.interface), `cs.setting.port` (agent port, default 8250),
 //!   `props.db.cluster.servlet.port` / `props.db.cluster.node.IP` (cluster port, default
-//!   9090); it matches every leaf against `cs.setting.host` (or the `--endpoint` DNS name),
+//!   9090); it compares every leaf with the names its clients use (`record/names.rs`:
+//!   `endpoint.url`, `host`, `cluster.node.IP`, the host name, the `--endpoint` host),
 //!   checks it against the root CA (`cs.root_ca.certificate_pem`), analyses the root CA
 //!   (`tls.root_ca.*`, with `cs.setting.ca.framework.cert.keysize` and `.signature.algorithm`)
 //!   and aggregates every probed endpoint, its own and the explicit ones found in `known`,
