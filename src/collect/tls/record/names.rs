@@ -82,59 +82,66 @@ fn group(from: &str, names: impl IntoIterator<Item = String>) -> Option<Group> {
     })
 }
 
+/// The names the clients of an endpoint use: the groups known, and why another could not
+/// be known (a setting from a database that could not be read).
+#[derive(Debug, Clone, PartialEq)]
+pub(in super::super) struct Expected {
+    pub groups: Vec<Group>,
+    pub unknown: Option<Missing>,
+}
+
 /// The names the clients of endpoint `label` use. `given`: the host of an `--endpoint`
-/// with this label; `own`: the management server's own host names. `Ok(empty)`: no name
-/// is known (all on loopback); `Err`: a source of the names could not be read.
+/// with this label; `own`: the management server's own host names.
 pub(in super::super) fn expected(
     label: &str,
     given: Option<&str>,
     own: &[String],
     look: &Layers,
-) -> Result<Vec<Group>, Missing> {
-    let mut out = Vec::new();
-    match label {
+) -> Expected {
+    let mut groups = Vec::new();
+    let source = match label {
         LABEL_HTTPS => {
-            let url = setting(look, "cs.setting.endpoint.url", ENDPOINT_URL_DEFAULT)?;
-            let host = url_host(&url).ok_or_else(|| {
-                Missing::error("cs.setting.endpoint.url has no host (not a URL)".to_string())
-            })?;
-            out.extend(group("host of endpoint.url", [host]));
+            setting(look, "cs.setting.endpoint.url", ENDPOINT_URL_DEFAULT).and_then(|url| {
+                let host = url_host(&url).ok_or_else(|| {
+                    Missing::error("cs.setting.endpoint.url has no host (not a URL)")
+                })?;
+                Ok(group("host of endpoint.url", [host]))
+            })
         }
-        LABEL_AGENT => {
-            let hosts = setting(look, "cs.setting.host", HOST_DEFAULT)?;
-            out.extend(group(
-                "`host` setting",
-                hosts.split(',').map(str::to_string),
-            ));
+        LABEL_AGENT => setting(look, "cs.setting.host", HOST_DEFAULT)
+            .map(|h| group("`host` setting", h.split(',').map(str::to_string))),
+        LABEL_CLUSTER => setting(look, "props.db.cluster.node.IP", CLUSTER_NODE_IP_DEFAULT)
+            .map(|ip| group("cluster.node.IP in db.properties", [ip])),
+        _ => Ok(None),
+    };
+    let unknown = match source {
+        Ok(g) => {
+            groups.extend(g);
+            None
         }
-        LABEL_CLUSTER => {
-            let ip = setting(look, "props.db.cluster.node.IP", CLUSTER_NODE_IP_DEFAULT)?;
-            out.extend(group("cluster.node.IP in db.properties", [ip]));
-        }
-        _ => {}
+        Err(m) => Some(m),
+    };
+    groups.extend(group("--endpoint", given.map(str::to_string)));
+    // Only when endpoint.url is known to be on loopback: the server's own names.
+    if label == LABEL_HTTPS && groups.is_empty() && unknown.is_none() {
+        groups.extend(group("host name of the management server", own.to_vec()));
     }
-    out.extend(group("--endpoint", given.map(str::to_string)));
-    if label == LABEL_HTTPS && out.is_empty() {
-        out.extend(group("host name of the management server", own.to_vec()));
-    }
-    Ok(out)
+    Expected { groups, unknown }
 }
 
 /// Records `names` for an endpoint whose leaf is `leaf`: the groups, what the certificate
-/// carries, and each group it does not name.
-pub(in super::super) fn record(leaf: &Value, groups: Result<Vec<Group>, Missing>, o: &mut Out) {
-    let groups = match groups {
-        Ok(g) if g.is_empty() => {
-            return o.missing(
-                "names",
-                Missing::absent(
-                    "no name its clients use is known (the configured names are on loopback)",
-                ),
+/// carries, and each group it does not name. A group not named is decisive even when
+/// another could not be known; otherwise an unknown group leaves `names` unknown.
+pub(in super::super) fn record(leaf: &Value, exp: Expected, o: &mut Out) {
+    let Expected { groups, unknown } = exp;
+    if groups.is_empty() {
+        let m = unknown.unwrap_or_else(|| {
+            Missing::absent(
+                "no name its clients use is known (the configured names are on loopback)",
             )
-        }
-        Ok(g) => g,
-        Err(m) => return o.missing("names", m),
-    };
+        });
+        return o.missing("names", m);
+    }
     let Ok(info) = serde_json::from_value::<CertInfo>(leaf.clone()) else {
         return o.missing("names", Missing::error("the leaf could not be read back"));
     };
@@ -156,15 +163,20 @@ pub(in super::super) fn record(leaf: &Value, groups: Result<Vec<Group>, Missing>
         }
         expected.push(json!({ "from": g.from, "names": g.names, "matched": matched }));
     }
-    o.set(
-        "names",
-        json!({
-            "expected": expected,
-            "certificate": { "dns": info.san_dns, "ip": info.san_ip, "cn": cn },
-            "matches": mismatches.is_empty(),
-            "mismatches": mismatches,
-        }),
-    );
+    if let (true, Some(m)) = (mismatches.is_empty(), &unknown) {
+        return o.missing("names", m.clone());
+    }
+    let mut v = json!({
+        "expected": expected,
+        "certificate": { "dns": info.san_dns, "ip": info.san_ip, "cn": cn },
+        "matches": mismatches.is_empty(),
+        "mismatches": mismatches,
+    });
+    if let Some(m) = unknown {
+        // A mismatch was found anyway; say which names could not be compared.
+        v["not_compared"] = json!(m.detail);
+    }
+    o.set("names", v);
 }
 
 #[cfg(test)]
@@ -202,12 +214,10 @@ mod tests {
         let own = vec!["ms1.example.org".to_string()];
         let look = Layers(vec![&f]);
         // Defaults are on loopback: 8443 falls back to the host name, 8250/9090 expect nothing.
-        let g = expected(LABEL_HTTPS, Some("127.0.0.1"), &own, &look).unwrap();
+        let g = expected(LABEL_HTTPS, Some("127.0.0.1"), &own, &look).groups;
         assert_eq!(g[0].names, own);
-        assert!(expected(LABEL_AGENT, None, &own, &look).unwrap().is_empty());
-        assert!(expected(LABEL_CLUSTER, None, &own, &look)
-            .unwrap()
-            .is_empty());
+        assert!(expected(LABEL_AGENT, None, &own, &look).groups.is_empty());
+        assert!(expected(LABEL_CLUSTER, None, &own, &look).groups.is_empty());
         f.set(
             "cs.setting.endpoint.url",
             "db",
@@ -216,13 +226,13 @@ mod tests {
         f.set("cs.setting.host", "db", "10.0.0.10, 10.0.0.11");
         f.set("props.db.cluster.node.IP", "file", "10.0.0.10");
         let look = Layers(vec![&f]);
-        let g = expected(LABEL_HTTPS, Some("ms.example.org"), &own, &look).unwrap();
+        let g = expected(LABEL_HTTPS, Some("ms.example.org"), &own, &look).groups;
         assert_eq!(g.len(), 2);
         assert_eq!(g[0].names, vec!["cloud.example.org"]);
         assert_eq!(g[1].names, vec!["ms.example.org"]);
-        let g = expected(LABEL_AGENT, None, &own, &look).unwrap();
+        let g = expected(LABEL_AGENT, None, &own, &look).groups;
         assert_eq!(g[0].names, vec!["10.0.0.10", "10.0.0.11"]);
-        let g = expected(LABEL_CLUSTER, None, &own, &look).unwrap();
+        let g = expected(LABEL_CLUSTER, None, &own, &look).groups;
         assert_eq!(g[0].names, vec!["10.0.0.10"]);
         // Not read from the database: unknown, not "nothing to compare".
         let mut u = Facts::new();
@@ -233,8 +243,71 @@ mod tests {
             "connection refused",
         );
         let look = Layers(vec![&u]);
-        let e = expected(LABEL_HTTPS, None, &own, &look).unwrap_err();
-        assert!(!e.reason.is_known_absent() && e.detail.contains("endpoint.url"));
-        assert!(expected(LABEL_AGENT, None, &own, &look).is_err());
+        let e = expected(LABEL_HTTPS, None, &own, &look);
+        assert!(e.groups.is_empty(), "no fallback to the host name: {e:?}");
+        let m = e.unknown.unwrap();
+        assert!(!m.reason.is_known_absent() && m.detail.contains("endpoint.url"));
+        assert!(expected(LABEL_AGENT, None, &own, &look).unknown.is_some());
+        // The --endpoint name is still compared (a mismatch with it is decisive).
+        let e = expected(LABEL_HTTPS, Some("cloud.example.org"), &own, &look);
+        assert_eq!(e.groups[0].names, vec!["cloud.example.org"]);
+        assert!(e.unknown.is_some());
+    }
+
+    #[test]
+    fn a_mismatch_is_decisive_even_with_a_name_not_known() {
+        let info = CertInfo {
+            subject: "CN=ms1.example.org".into(),
+            issuer: "CN=ca".into(),
+            serial: "01".into(),
+            not_before: 0,
+            not_after: 1,
+            days_left: 0,
+            expired: false,
+            not_yet_valid: false,
+            key_type: "EC".into(),
+            key_bits: 256,
+            signature_algorithm: "ecdsa-with-SHA256".into(),
+            weak_signature: false,
+            self_signed: false,
+            is_ca: false,
+            path_len: None,
+            key_usage: vec![],
+            ext_key_usage: vec![],
+            san_dns: vec!["ms1.example.org".into()],
+            san_ip: vec!["10.0.0.10".into()],
+            sha256: String::new(),
+        };
+        let leaf = serde_json::to_value(&info).unwrap();
+        let g = |n: &str| Group {
+            from: "--endpoint".into(),
+            names: vec![n.into()],
+        };
+        let unknown = Some(Missing::error("endpoint.url: DB unreachable"));
+        let run = |groups: Vec<Group>| {
+            let mut facts = Facts::new();
+            let mut o = Out {
+                prefix: "tls.https.".into(),
+                src: "t".into(),
+                facts: &mut facts,
+            };
+            record(
+                &leaf,
+                Expected {
+                    groups,
+                    unknown: unknown.clone(),
+                },
+                &mut o,
+            );
+            facts.get("tls.https.names").unwrap().into_owned()
+        };
+        let f = run(vec![g("cloud.example.org")]);
+        let v = f.value.expect("a mismatch is a value");
+        assert_eq!(v["matches"], false);
+        assert_eq!(v["mismatches"][0], "cloud.example.org (--endpoint)");
+        assert_eq!(v["not_compared"], "endpoint.url: DB unreachable");
+        // Every known name matched, one could not be known: unknown, not a pass.
+        let f = run(vec![g("10.0.0.10")]);
+        assert_eq!(f.missing.unwrap().detail, "endpoint.url: DB unreachable");
     }
 }
