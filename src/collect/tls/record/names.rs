@@ -1,9 +1,10 @@
 //! `tls.<label>.names`: whether an endpoint's certificate names what its clients really
 //! connect to. Each endpoint has its own clients and so its own expected names:
 //!
-//! - `https` (8443, users, API clients, remote components): the host of `endpoint.url`
-//!   (the API address CloudStack hands out, ApiServiceConfiguration.java), else the
-//!   management server's own host names (`/etc/hostname` under `--root`);
+//! - `https` (8443, users, API clients, remote components): the host of an https://
+//!   `endpoint.url` (the API address CloudStack hands out, ApiServiceConfiguration.java),
+//!   else (on loopback, or http://) the management server's own host names
+//!   (`--host`, else `/etc/hostname` under `--root`);
 //! - `agent` (8250, agents and system VMs): one of the addresses in `host` (a CSV list:
 //!   every management server of the zone, ApiServiceConfiguration.java);
 //! - `cluster` (9090, the other management servers): `cluster.node.IP` of db.properties
@@ -105,7 +106,10 @@ pub(in super::super) fn expected(
                 let host = url_host(&url).ok_or_else(|| {
                     Missing::error("cs.setting.endpoint.url has no host (not a URL)")
                 })?;
-                Ok(group("host of endpoint.url", [host]))
+                // An http:// endpoint.url sends its clients to plain HTTP, not to this
+                // port (CS-XS-001's finding): its host is not a name 8443's clients use.
+                let tls = url.trim().to_ascii_lowercase().starts_with("https://");
+                Ok(tls.then(|| group("host of endpoint.url", [host])).flatten())
             })
         }
         LABEL_AGENT => setting(look, "cs.setting.host", HOST_DEFAULT)
@@ -218,6 +222,14 @@ mod tests {
         assert_eq!(g[0].names, own);
         assert!(expected(LABEL_AGENT, None, &own, &look).groups.is_empty());
         assert!(expected(LABEL_CLUSTER, None, &own, &look).groups.is_empty());
+        // Plain HTTP: its clients never reach 8443, so the host name is compared.
+        f.set(
+            "cs.setting.endpoint.url",
+            "db",
+            "http://10.0.0.10:8080/client/api",
+        );
+        let g = expected(LABEL_HTTPS, None, &own, &Layers(vec![&f])).groups;
+        assert_eq!(g[0].names, own);
         f.set(
             "cs.setting.endpoint.url",
             "db",
