@@ -896,6 +896,10 @@ const FRESH_PREDICTED: &[(&str, &str, &str)] = &[
     ("CS-SEC-004", "pass", "H2: cloudstack-setup-databases -g V2"),
     ("CS-SEC-005", "pass", "H2/§5.3: db.cloud.encrypt.secret is V2 ciphertext"),
     ("CS-SEC-006", "not_applicable", "§5.1: db.cloud.useSSL=false"),
+    // Issue 11 item 2: with HTTPS deliberately off (CS-SRV-001's finding) the 8443 checks no
+    // longer come out unknown (not probed) but not applicable, for that reason.
+    ("CS-TLS-001", "not_applicable", "H5: https.enable=false, HTTPS deliberately off (CS-SRV-001)"),
+    ("CS-TLS-012", "not_applicable", "H5: https.enable=false, HTTPS deliberately off (CS-SRV-001)"),
     ("CS-TLS-009", "unknown", "8250 is not probed in a test tree (no --endpoint): the wire cannot confirm strictness"),
     ("CS-TLS-013", "pass", "§3.5/§6.3: the root CA key is RSA 2 x ca.framework.cert.keysize = 4096"),
     ("CS-TLS-014", "pass", "§6.3: the root CA is SHA256withRSA, valid 30 years"),

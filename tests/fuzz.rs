@@ -14,7 +14,7 @@
 
 use stackposture::catalog::{Catalog, CatalogSource};
 use stackposture::collect::accounts::Accounts;
-use stackposture::collect::tls::{cert, hello, probe, suites};
+use stackposture::collect::tls::{cert, dhe, hello, probe, suites};
 use stackposture::collect::{export, listeners, packages, properties};
 use stackposture::facts::Facts;
 use stackposture::rootfs::RootFs;
@@ -396,6 +396,38 @@ fn fuzz_tls_server_flight_and_certificates() {
                 if let Ok(i) = cert::analyze(d, now) {
                     let _ = cert::name_matches(&i, "ms.example.org");
                 }
+            }
+        }
+        Ok(())
+    });
+}
+
+/// The DHE probe's reader: ServerHello judged against the DHE-only offer, then the
+/// ServerKeyExchange's prime (issue 11, item 5).
+#[test]
+fn fuzz_dhe_server_key_exchange() {
+    let ske = |p: &[u8]| {
+        let mut b = (p.len() as u16).to_be_bytes().to_vec();
+        b.extend_from_slice(p);
+        b.extend_from_slice(&[0, 1, 2, 0, 1, 5, 0, 0]);
+        handshake_record(12, &b)
+    };
+    let mut seeds = Vec::new();
+    for (suite, p) in [(0x009Eu16, vec![0xc9u8; 128]), (0x0033, vec![0xff; 256])] {
+        let mut f = server_hello(0x0303, suite, &[]);
+        f.extend(certificate_record(&certs()[..1]));
+        f.extend(ske(&p));
+        f.extend(handshake_record(14, &[]));
+        seeds.push(f);
+    }
+    seeds.push(vec![21, 3, 3, 0, 2, 2, 40]);
+    let offer = suites::dhe_suites(suites::Version::TLS12);
+    fuzz("tls-dhe", seeds, TLS_DICT, |b| {
+        if let dhe::DheParse::Group { suite, bits } =
+            dhe::parse_flight(b, suites::Version::TLS12, &offer)
+        {
+            if !offer.contains(&suite) || bits == 0 || bits > 65535 * 8 {
+                return Err(format!("group {bits} bits with suite {suite:04x}"));
             }
         }
         Ok(())

@@ -242,7 +242,11 @@ fn modern_rustls_server_with_test_ca() {
     );
     let mut known = Facts::new();
     known.set("cs.root_ca.certificate_pem", "test", ca.pem());
-    known.set("cs.setting.host", "test", "127.0.0.1");
+    known.set(
+        "cs.setting.endpoint.url",
+        "test",
+        "https://ms.test:8443/client/api",
+    );
     known.namespace_complete("cs.setting.", "test");
     let f = tls::collect(
         &opts(&[format!("https=127.0.0.1:{}", srv.port)], 3000),
@@ -269,7 +273,11 @@ fn modern_rustls_server_with_test_ca() {
     assert_eq!(l["signature_algorithm"], "ecdsa-with-SHA256");
     assert_eq!(l["self_signed"], false);
     assert_eq!(l["issued_by_root_ca"], true);
-    assert_eq!(l["name_matches"], true);
+    // 8443 against the host of endpoint.url (127.0.0.1, the --endpoint, is loopback).
+    let n = val(&f, "tls.https.names");
+    assert_eq!(n["matches"], true, "{n}");
+    assert_eq!(n["expected"][0]["names"][0], "ms.test");
+    assert_eq!(n["expected"][0]["from"], "host of endpoint.url");
     assert!((9..=10).contains(&l["days_left"].as_i64().unwrap()));
     assert_eq!(val(&f, "tls.summary.min_ec_key_bits"), 256);
     // Root CA analysis (EC root here: keysize/sigalg settings do not match).
@@ -309,18 +317,35 @@ fn expired_certificate_and_name_mismatch() {
         None,
         &[&rustls::version::TLS13],
     );
-    let f = tls::collect(&opts(&[format!("named=127.0.0.1:{}", srv.port)], 3000), &{
+    let f = tls::collect(&opts(&[format!("https=127.0.0.1:{}", srv.port)], 3000), &{
         let mut k = Facts::new();
-        k.set("cs.setting.host", "test", "127.0.0.1");
+        k.set(
+            "cs.setting.endpoint.url",
+            "test",
+            "https://cloud.example.org/client/api",
+        );
+        k.set("props.server.https.enable", "test", "true");
         k
     });
-    let l = val(&f, "tls.named.leaf");
+    let l = val(&f, "tls.https.leaf");
     assert_eq!(l["expired"], true);
     assert!(l["days_left"].as_i64().unwrap() < 0);
-    assert_eq!(l["name_matches"], false);
-    assert_eq!(strs(val(&f, "tls.named.protocols")), vec!["TLSv1.3"]);
+    assert_eq!(val(&f, "tls.https.names")["matches"], false);
+    assert_eq!(strs(val(&f, "tls.https.protocols")), vec!["TLSv1.3"]);
     assert_eq!(outcome(&f, "CS-TLS-004"), Outcome::Fail);
+    // Expired is CS-TLS-004's finding, not also "expiring soon".
+    assert_eq!(
+        missing(&f, "tls.summary.earliest_unexpired_not_after"),
+        MissingReason::Absent
+    );
+    assert_eq!(outcome(&f, "CS-TLS-005"), Outcome::NotApplicable);
     assert_eq!(outcome(&f, "CS-TLS-008"), Outcome::Fail);
+    let m = strs(val(&f, "tls.summary.name_mismatches"));
+    assert!(
+        m[0].starts_with("https: certificate CN=other.test (DNS: other.test; IP: none)")
+            && m[0].ends_with("does not name cloud.example.org (host of endpoint.url)"),
+        "{m:?}"
+    );
     assert_eq!(outcome(&f, "CS-TLS-002"), Outcome::Pass);
 }
 
@@ -1035,7 +1060,7 @@ fn explicit_and_deployment_steps_merge_to_collect() {
     let closed = free_port();
     let mut known = Facts::new();
     known.set("cs.root_ca.certificate_pem", "test", ca.pem());
-    known.set("cs.setting.host", "test", "127.0.0.1");
+    known.set("cs.setting.host", "test", "ms.test");
     known.set("cs.setting.port", "test", closed.to_string());
     known.namespace_complete("cs.setting.", "test");
     known.set("props.server.https.port", "test", srv.port.to_string());
@@ -1053,7 +1078,11 @@ fn explicit_and_deployment_steps_merge_to_collect() {
         "only the --endpoints"
     );
     let l = val(&explicit, "tls.agent.leaf");
-    assert!(l.get("issued_by_root_ca").is_none() && l.get("name_checked").is_none());
+    assert!(l.get("issued_by_root_ca").is_none());
+    assert!(
+        explicit.get("tls.agent.names").unwrap().value.is_none(),
+        "needs the DB facts"
+    );
 
     let mut seen = known.clone();
     seen.merge(explicit.clone());
@@ -1071,8 +1100,9 @@ fn explicit_and_deployment_steps_merge_to_collect() {
 
     let l = val(&whole, "tls.agent.leaf");
     assert_eq!(l["issued_by_root_ca"], true);
-    assert_eq!(l["name_checked"], "127.0.0.1");
-    assert_eq!(l["name_matches"], true);
+    let n = val(&whole, "tls.agent.names");
+    assert_eq!(n["expected"][0]["names"][0], "ms.test", "{n}");
+    assert_eq!(n["matches"], true);
     assert_eq!(
         strs(val(&whole, "tls.summary.endpoints")),
         vec!["agent", "https"]

@@ -40,6 +40,16 @@ pub fn openssl(dir: &Path, args: &[&str]) {
 /// A test CA (`ca.pem`/`ca.key`, EC P-256) and a leaf (`leaf.pem`/`leaf.key`) it issued
 /// for 365 days, with SANs for 127.0.0.1, `localhost` and each of `extra_ips`.
 pub fn test_pki(dir: &Path, extra_ips: &[&str]) {
+    let mut san = String::from("IP:127.0.0.1,DNS:localhost");
+    for ip in extra_ips {
+        san.push_str(&format!(",IP:{ip}"));
+    }
+    test_pki_sans(dir, "127.0.0.1", &san);
+}
+
+/// [`test_pki`] with the leaf's subject `/CN=cn` and exactly the subjectAltNames `san`
+/// (openssl syntax, e.g. `DNS:cloud.example.org,IP:10.0.0.10`).
+pub fn test_pki_sans(dir: &Path, cn: &str, san: &str) {
     openssl(
         dir,
         &[
@@ -75,20 +85,16 @@ pub fn test_pki(dir: &Path, extra_ips: &[&str]) {
             "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-subj",
-            "/CN=127.0.0.1",
+            &format!("/CN={cn}"),
             "-keyout",
             "leaf.key",
             "-out",
             "leaf.csr",
         ],
     );
-    let mut san = String::from("subjectAltName=IP:127.0.0.1,DNS:localhost");
-    for ip in extra_ips {
-        san.push_str(&format!(",IP:{ip}"));
-    }
     std::fs::write(
         dir.join("leaf.ext"),
-        format!("{san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n"),
+        format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n"),
     )
     .unwrap();
     openssl(

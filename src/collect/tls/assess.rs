@@ -3,6 +3,7 @@
 //! itself, bounded by time and bytes, is in `probe.rs`. Each probe that spawns runs in
 //! its own task, so a failing one costs its own answer (`unknown`), not the collection.
 
+use super::dhe;
 use super::hello::{self, Verdict};
 use super::probe::{self, Failure, Limits};
 use super::suites::{self, Version, WeakClass};
@@ -45,6 +46,8 @@ pub(super) struct Assessment {
     pub cbc11: Obs<Option<u16>>,
     /// Static-RSA key-exchange suite accepted, at the highest version that takes one.
     pub rsa_kx: Obs<Option<(Version, u16)>>,
+    /// DHE suite accepted at the highest version <= TLS 1.2, and its group's bits.
+    pub dhe: Obs<Option<(Version, u16, u32)>>,
 }
 
 impl Assessment {
@@ -62,6 +65,7 @@ impl Assessment {
             cbc12: Ok(None),
             cbc11: Ok(None),
             rsa_kx: Ok(None),
+            dhe: Ok(None),
         }
     }
 
@@ -210,7 +214,7 @@ pub(super) async fn assess(t: &Target, limits: &Limits) -> Assessment {
             a.legacy_chain = Some(r.map_err(Missing::from));
         }
     }
-    let (weak, cbc12, cbc11, rsa_kx) = tokio::join!(
+    let (weak, cbc12, cbc11, rsa_kx, dhe) = tokio::join!(
         weak_probes(addr, sni.clone(), accepted.clone(), *limits),
         cbc_probe(
             a.version_status(Version::TLS12),
@@ -226,12 +230,14 @@ pub(super) async fn assess(t: &Target, limits: &Limits) -> Assessment {
             Version::TLS11,
             *limits
         ),
-        rsa_kx_probe(&a, addr, sni.clone(), accepted, *limits),
+        rsa_kx_probe(&a, addr, sni.clone(), accepted.clone(), *limits),
+        dhe_probe(&a, addr, sni.clone(), accepted, *limits),
     );
     a.weak = weak;
     a.cbc12 = cbc12;
     a.cbc11 = cbc11;
     a.rsa_kx = rsa_kx;
+    a.dhe = dhe;
     a
 }
 
@@ -366,6 +372,34 @@ async fn rsa_kx_probe(
             Some(e) => Err(e),
             None => Ok(None),
         }
+    })
+    .await
+}
+
+/// The DHE group, at the highest accepted version <= TLS 1.2 (TLS 1.3 has only the named
+/// RFC 7919 groups of 2048 bits and more). Unknown when no version was accepted but one
+/// could not be tested.
+async fn dhe_probe(
+    a: &Assessment,
+    addr: SocketAddr,
+    sni: Option<String>,
+    accepted: Vec<Version>,
+    limits: Limits,
+) -> Obs<Option<(Version, u16, u32)>> {
+    let Some(v) = accepted.first().copied() else {
+        return match LEGACY
+            .iter()
+            .rev()
+            .find_map(|v| a.version_status(*v).err().map(|e| e.context(&v.name())))
+        {
+            Some(e) => Err(e),
+            None => Ok(None),
+        };
+    };
+    contained(async move {
+        let offer = suites::dhe_suites(v);
+        let r = dhe::probe(addr, sni.as_deref(), v, &offer, &limits).await;
+        Ok(r.map_err(Missing::from)?.map(|(s, bits)| (v, s, bits)))
     })
     .await
 }

@@ -10,6 +10,10 @@
 
 use super::suites::Version;
 
+/// The groups offered in `supported_groups`: x25519, secp256r1, secp384r1, secp521r1,
+/// ffdhe2048.
+pub const GROUPS: [u16; 5] = [0x001d, 0x0017, 0x0018, 0x0019, 0x0100];
+
 /// Builds one ClientHello record offering `suites` at `version`. `server_name` goes into
 /// SNI when it is a DNS name (not an IP literal). `random` is the 32-byte client random.
 pub fn client_hello(
@@ -17,6 +21,18 @@ pub fn client_hello(
     suites: &[u16],
     server_name: Option<&str>,
     random: [u8; 32],
+) -> Vec<u8> {
+    client_hello_with_groups(version, suites, server_name, random, &GROUPS)
+}
+
+/// [`client_hello`] offering `groups` in `supported_groups` (e.g. no finite-field group,
+/// so that a server picks the DHE group it uses for clients that name none).
+pub fn client_hello_with_groups(
+    version: Version,
+    suites: &[u16],
+    server_name: Option<&str>,
+    random: [u8; 32],
+    groups: &[u16],
 ) -> Vec<u8> {
     let mut body = Vec::with_capacity(256 + suites.len() * 2);
     body.extend_from_slice(&version.0.to_be_bytes());
@@ -39,14 +55,13 @@ pub fn client_hello(
             sni.extend_from_slice(name);
             push_ext(&mut ext, 0x0000, &sni);
         }
-        // supported_groups: x25519, secp256r1, secp384r1, secp521r1, ffdhe2048
-        push_ext(
-            &mut ext,
-            0x000a,
-            &[
-                0, 10, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18, 0x00, 0x19, 0x01, 0x00,
-            ],
-        );
+        let n = groups.len().min(64);
+        let mut sg = Vec::with_capacity(2 + n * 2);
+        sg.extend_from_slice(&((n * 2) as u16).to_be_bytes());
+        for g in &groups[..n] {
+            sg.extend_from_slice(&g.to_be_bytes());
+        }
+        push_ext(&mut ext, 0x000a, &sg);
         // ec_point_formats: uncompressed
         push_ext(&mut ext, 0x000b, &[1, 0]);
         if version >= Version::TLS12 {

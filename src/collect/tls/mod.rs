@@ -10,7 +10,8 @@
 //!   from the facts collected so far: `props.server.*` (https.port, http.port,
 //!   bind.interface), `cs.setting.port` (agent port, default 8250),
 //!   `props.db.cluster.servlet.port` / `props.db.cluster.node.IP` (cluster port, default
-//!   9090); it matches every leaf against `cs.setting.host` (or the `--endpoint` DNS name),
+//!   9090); it compares every leaf with the names its clients use (`record/names.rs`:
+//!   `endpoint.url`, `host`, `cluster.node.IP`, the host name, the `--endpoint` host),
 //!   checks it against the root CA (`cs.root_ca.certificate_pem`), analyses the root CA
 //!   (`tls.root_ca.*`, with `cs.setting.ca.framework.cert.keysize` and `.signature.algorithm`)
 //!   and aggregates every probed endpoint, its own and the explicit ones found in `known`,
@@ -23,12 +24,14 @@
 //!
 //! Modules: [`targets`] (target discovery), [`assess`] (the probe rounds of one endpoint),
 //! [`probe`] (bounded I/O: rustls handshakes, legacy hellos, plain HTTP), [`hello`] and
-//! [`suites`] (pure ClientHello builder, reply parser, suite table), [`cert`] (pure x509
+//! [`suites`] (pure ClientHello builder, reply parser, suite table), [`dhe`] (the DHE
+//! group probe and its parser), [`cert`] (pure x509
 //! analysis), [`record`] (facts per endpoint and the summary), [`root_ca`]. Fact names:
 //! `docs/facts.md` (`tls.*`).
 
 mod assess;
 pub mod cert;
+pub mod dhe;
 pub mod hello;
 pub mod probe;
 mod record;
@@ -86,7 +89,10 @@ pub fn probe_explicit(opts: &TlsOptions) -> ExplicitProbes {
 fn record_explicit(opts: &TlsOptions, probes: &ExplicitProbes) -> Facts {
     let mut facts = probes.failed.clone();
     for (t, a) in &probes.done {
-        record::record(t, a, opts.now, t.name.as_deref(), None, &mut facts);
+        record::record(t, a, opts.now, None, &mut facts);
+    }
+    for e in &opts.endpoints {
+        facts.set(format!("tls.{}.explicit", e.label), "--endpoint", true);
     }
     facts
 }
@@ -101,9 +107,9 @@ pub fn collect_with(opts: &TlsOptions, known: &Facts, probes: &ExplicitProbes) -
 }
 
 /// Probes and records the `--endpoint`s (`tls.<label>.*` and the sources `tls:<label>`).
-/// Needs no other facts. The leaf of an endpoint given by DNS name is matched against
-/// that name; the rest (IP endpoints against `cs.setting.host`, the root CA, the summary)
-/// is done by [`collect_deployment`], which must see these facts in its `known`.
+/// Needs no other facts. The rest (the names the certificates must carry, the root CA,
+/// the summary) is done by [`collect_deployment`], which must see these facts in its
+/// `known`.
 pub fn collect_explicit(opts: &TlsOptions) -> Facts {
     record_explicit(opts, &probe_explicit(opts))
 }
@@ -119,6 +125,13 @@ fn deployment(opts: &TlsOptions, look: &Layers) -> Facts {
     let mut facts = Facts::new();
     root_ca::record(look, opts.now, &mut facts);
     let explicit = targets::explicit_targets(&opts.endpoints);
+    // Whether each deployment endpoint was given with --endpoint (a TLS proxy in front,
+    // say): checks of a port the configuration disables still apply to one given.
+    for l in [LABEL_HTTPS, LABEL_AGENT, LABEL_CLUSTER, LABEL_HTTP] {
+        if !explicit.iter().any(|t| t.label == l) {
+            facts.set(format!("tls.{l}.explicit"), "tls", false);
+        }
+    }
     let mut own: Vec<Target> = if opts.probe_deployment {
         targets::deployment_targets(look)
     } else {
@@ -139,21 +152,12 @@ fn deployment(opts: &TlsOptions, look: &Layers) -> Facts {
         }
     }
     let root = root_ca::root_der(look).ok();
-    let ms_host = look.text("cs.setting.host");
     for (t, a) in run(own.clone(), &opts.limits, &mut facts) {
-        record::record(
-            &t,
-            &a,
-            opts.now,
-            ms_host.as_deref(),
-            root.as_deref(),
-            &mut facts,
-        );
+        record::record(&t, &a, opts.now, root.as_deref(), &mut facts);
     }
     // The explicit endpoints' leaves, completed with what needed the database facts.
     for t in explicit.iter().filter(|t| !t.plain) {
-        let name = t.name.clone().or_else(|| ms_host.clone());
-        record::chain::complete(&t.label, name.as_deref(), root.as_deref(), look, &mut facts);
+        record::chain::complete(&t.label, root.as_deref(), look, &mut facts);
     }
     let labels: Vec<String> = explicit
         .iter()
@@ -161,6 +165,14 @@ fn deployment(opts: &TlsOptions, look: &Layers) -> Facts {
         .filter(|t| !t.plain)
         .map(|t| t.label.clone())
         .collect();
+    let names = {
+        let mut view = vec![&facts];
+        view.extend(look.0.iter().copied());
+        let mut n = Facts::new();
+        record::names_of(&labels, &explicit, &Layers(view), &mut n);
+        n
+    };
+    facts.merge(names);
     let summary = {
         let mut view = vec![&facts];
         view.extend(look.0.iter().copied());

@@ -62,7 +62,7 @@ impl From<Failure> for Missing {
     }
 }
 
-async fn connect(addr: SocketAddr, limits: &Limits) -> Result<TcpStream, Failure> {
+pub(super) async fn connect(addr: SocketAddr, limits: &Limits) -> Result<TcpStream, Failure> {
     match timeout(limits.connect, TcpStream::connect(addr)).await {
         Err(_) => Err(Failure::Timeout(format!(
             "TCP connect to {addr} took longer than {} ms",

@@ -279,6 +279,16 @@ pub fn suite_name(code: u16) -> String {
         .unwrap_or_else(|| format!("0x{code:04x}"))
 }
 
+/// Ephemeral finite-field Diffie-Hellman suites (`TLS_DHE_*`, authenticated: not the
+/// anonymous ones, which are a weak class of their own) valid at `version`.
+pub fn dhe_suites(version: Version) -> Vec<u16> {
+    SUITES
+        .iter()
+        .filter(|s| s.name.starts_with("TLS_DHE_") && valid_at(s, version))
+        .map(|s| s.code)
+        .collect()
+}
+
 /// Static-RSA key-exchange suites valid at `version` (every bulk cipher: the probe asks
 /// only whether the key exchange is accepted).
 pub fn rsa_kx_suites(version: Version) -> Vec<u16> {

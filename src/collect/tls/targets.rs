@@ -1,8 +1,7 @@
 //! Target discovery: the endpoints given with `--endpoint`, and the deployment's own
 //! endpoints from the facts collected so far (`props.server.*`, `cs.setting.port`,
-//! `props.db.cluster.*`, `cs.setting.host`).
+//! `props.db.cluster.*`).
 
-use super::hello;
 use super::record::Layers;
 
 /// Labels the deployment's endpoints get; `--endpoint LABEL=...` may override them.
@@ -83,8 +82,6 @@ pub(super) struct Target {
     pub port: u16,
     /// Plain HTTP (the `http` label) instead of TLS.
     pub plain: bool,
-    /// Name to match the certificate against, if known without the database facts.
-    pub name: Option<String>,
     /// Where the endpoint came from (for the source record).
     pub origin: String,
 }
@@ -120,7 +117,6 @@ pub(super) fn deployment_targets(known: &Layers) -> Vec<Target> {
         .text("props.server.bind.interface")
         .filter(|h| !is_wildcard(h))
         .unwrap_or_else(|| "127.0.0.1".into());
-    let ms_host = known.text("cs.setting.host");
     let mut out = Vec::new();
     let (p, o) = port_fact(known, "props.server.https.port", 8443);
     out.push(Target {
@@ -128,7 +124,6 @@ pub(super) fn deployment_targets(known: &Layers) -> Vec<Target> {
         host: bind.clone(),
         port: p,
         plain: false,
-        name: ms_host.clone(),
         origin: o,
     });
     let (p, o) = port_fact(known, "props.server.http.port", 8080);
@@ -137,7 +132,6 @@ pub(super) fn deployment_targets(known: &Layers) -> Vec<Target> {
         host: bind,
         port: p,
         plain: true,
-        name: None,
         origin: o,
     });
     let (p, o) = port_fact(known, "cs.setting.port", 8250);
@@ -146,7 +140,6 @@ pub(super) fn deployment_targets(known: &Layers) -> Vec<Target> {
         host: "127.0.0.1".into(),
         port: p,
         plain: false,
-        name: ms_host.clone(),
         origin: o,
     });
     let (p, o) = port_fact(known, "props.db.cluster.servlet.port", 9090);
@@ -159,15 +152,13 @@ pub(super) fn deployment_targets(known: &Layers) -> Vec<Target> {
         host: node,
         port: p,
         plain: false,
-        name: ms_host,
         origin: o,
     });
     out
 }
 
-/// The endpoints given with `--endpoint`. The certificate name is the host when it is a
-/// DNS name; for an IP literal it is `cs.setting.host`, which the deployment step adds
-/// (it needs the database facts).
+/// The endpoints given with `--endpoint`. Their host is one of the names the certificate
+/// must carry (`record/names.rs`, in the deployment step, with the database facts).
 pub(super) fn explicit_targets(endpoints: &[EndpointSpec]) -> Vec<Target> {
     endpoints
         .iter()
@@ -176,7 +167,6 @@ pub(super) fn explicit_targets(endpoints: &[EndpointSpec]) -> Vec<Target> {
             host: e.host.clone(),
             port: e.port,
             plain: e.label == LABEL_HTTP,
-            name: hello::is_dns_name(&e.host).then(|| e.host.clone()),
             origin: "--endpoint".into(),
         })
         .collect()
@@ -215,8 +205,7 @@ mod tests {
             EndpointSpec::parse("http=10.0.0.1:80").unwrap(),
             EndpointSpec::parse("ms.example.org:8443").unwrap(),
         ]);
-        assert!(t[0].plain && t[0].name.is_none());
-        assert_eq!(t[1].name.as_deref(), Some("ms.example.org"));
+        assert!(t[0].plain && !t[1].plain);
         assert_eq!(t[1].endpoint(), "ms.example.org:8443");
     }
 

@@ -14,7 +14,6 @@ pub(in super::super) fn record(
     a: &Assessment,
     tls: &Obs<bool>,
     now: i64,
-    name: Option<&str>,
     root: Option<&[u8]>,
     o: &mut Out,
 ) {
@@ -48,7 +47,6 @@ pub(in super::super) fn record(
             let v = annotate(
                 serde_json::to_value(leaf).unwrap_or(Value::Null),
                 &chain,
-                name,
                 root,
             );
             o.set("leaf", v);
@@ -83,20 +81,10 @@ fn chain_of(a: &Assessment, tls: &Obs<bool>) -> Obs<Vec<Vec<u8>>> {
     })
 }
 
-/// Adds to a leaf's analysis whether it names `name` and whether the root CA `root`
-/// issued the chain (`chain`: DER, leaf first).
-pub(in super::super) fn annotate(
-    mut leaf: Value,
-    chain: &[Vec<u8>],
-    name: Option<&str>,
-    root: Option<&[u8]>,
-) -> Value {
-    let info: Option<CertInfo> = serde_json::from_value(leaf.clone()).ok();
+/// Adds to a leaf's analysis whether the root CA `root` issued the chain (`chain`: DER,
+/// leaf first). Whether it names its clients' names is `names.rs`.
+pub(in super::super) fn annotate(mut leaf: Value, chain: &[Vec<u8>], root: Option<&[u8]>) -> Value {
     if let Value::Object(obj) = &mut leaf {
-        if let (Some(n), Some(i)) = (name, &info) {
-            obj.insert("name_checked".into(), json!(n));
-            obj.insert("name_matches".into(), json!(cert::name_matches(i, n)));
-        }
         if let (Some(root), Some(first)) = (root, chain.first()) {
             let by_root = chain.iter().any(|c| c.as_slice() == root)
                 || cert::issued_by(first, root)
@@ -130,15 +118,14 @@ fn client_auth(a: &Assessment, o: &mut Out) {
 }
 
 /// Completes the leaf of an endpoint recorded by an earlier step (`tls.<label>.leaf` and
-/// `chain_pem` in `look`) with the name and root CA checks that needed later facts.
+/// `chain_pem` in `look`) with the root CA check that needed later facts.
 pub(in super::super) fn complete(
     label: &str,
-    name: Option<&str>,
     root: Option<&[u8]>,
     look: &super::Layers,
     facts: &mut crate::facts::Facts,
 ) {
-    if name.is_none() && root.is_none() {
+    if root.is_none() {
         return;
     }
     let key = format!("tls.{label}.leaf");
@@ -149,11 +136,6 @@ pub(in super::super) fn complete(
         .text(&format!("tls.{label}.chain_pem"))
         .unwrap_or_default();
     let chain = cert::pem_certs(&pem);
-    let v = annotate(
-        leaf.value.clone().unwrap_or(Value::Null),
-        &chain,
-        name,
-        root,
-    );
+    let v = annotate(leaf.value.clone().unwrap_or(Value::Null), &chain, root);
     facts.set(key, &leaf.source, v);
 }

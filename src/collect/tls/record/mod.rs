@@ -6,6 +6,7 @@
 //! Every fact says whether it was observed: a value, or a [`Missing`] with the reason.
 
 pub(super) mod chain;
+pub(super) mod names;
 pub(super) mod protocols;
 pub(super) mod reachability;
 pub(super) mod summary;
@@ -60,6 +61,14 @@ impl<'a> Layers<'a> {
             None => Err(Missing::not_collected(format!("{key} was not collected"))),
         }
     }
+    /// The host name recorded with the facts (`--host`, else the tree's `/etc/hostname`).
+    pub fn host(&self) -> Option<String> {
+        self.0
+            .iter()
+            .find_map(|f| f.host.clone())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+    }
     /// A trimmed, non-empty string or number fact.
     pub fn text(&self, key: &str) -> Option<String> {
         let s = match self.value(key).ok()? {
@@ -72,15 +81,8 @@ impl<'a> Layers<'a> {
 }
 
 /// Records one endpoint: `tls.<label>.*` and the source `tls:<label>`. The leaf is
-/// matched against `name` and checked against the root CA `root` when given.
-pub(super) fn record(
-    t: &Target,
-    a: &Assessment,
-    now: i64,
-    name: Option<&str>,
-    root: Option<&[u8]>,
-    facts: &mut Facts,
-) {
+/// checked against the root CA `root` when given.
+pub(super) fn record(t: &Target, a: &Assessment, now: i64, root: Option<&[u8]>, facts: &mut Facts) {
     let mut o = Out {
         prefix: format!("tls.{}.", t.label),
         src: format!("tls:{}", a.endpoint),
@@ -95,5 +97,29 @@ pub(super) fn record(
     }
     let tls = protocols::record(a, &mut o);
     weak::record(a, &mut o);
-    chain::record(a, &tls, now, name, root, &mut o);
+    chain::record(a, &tls, now, root, &mut o);
+}
+
+/// Records `tls.<label>.names` for the TLS endpoints `labels` whose leaf is in `look`: the
+/// names their clients use (`explicit`: the `--endpoint`s, whose host is one of them)
+/// against what the certificate carries.
+pub(super) fn names_of(labels: &[String], explicit: &[Target], look: &Layers, facts: &mut Facts) {
+    let own: Vec<String> = look.host().into_iter().collect();
+    for l in labels {
+        let Some(leaf) = look.get(&format!("tls.{l}.leaf")) else {
+            continue;
+        };
+        let Some(v) = &leaf.value else { continue };
+        let given = explicit
+            .iter()
+            .find(|t| &t.label == l)
+            .map(|t| t.host.as_str());
+        let groups = names::expected(l, given, &own, look);
+        let mut o = Out {
+            prefix: format!("tls.{l}."),
+            src: leaf.source.clone(),
+            facts,
+        };
+        names::record(v, groups, &mut o);
+    }
 }

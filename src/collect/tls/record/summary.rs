@@ -14,10 +14,10 @@ const SRC: &str = "tls:summary";
 const CERT_KEYS: [&str; 7] = [
     "earliest_not_after",
     "earliest_not_after_endpoint",
+    "earliest_unexpired_not_after",
     "min_rsa_key_bits",
     "min_ec_key_bits",
     "weak_signatures",
-    "name_mismatches",
     "self_signed",
 ];
 
@@ -25,12 +25,21 @@ const CERT_KEYS: [&str; 7] = [
 struct Certs {
     leaves: usize,
     earliest_not_after: Option<(i64, String)>,
+    /// The same over the leaves not yet expired at collection time.
+    earliest_unexpired: Option<(i64, String)>,
     min_rsa: Option<u64>,
     min_ec: Option<u64>,
     weak_signatures: Vec<String>,
-    name_mismatches: Vec<String>,
-    names_checked: usize,
     self_signed: Vec<String>,
+}
+
+/// Certificates against the names their clients use: a mismatch found is decisive, an
+/// endpoint whose names or certificate could not be known otherwise leaves it unknown.
+#[derive(Default)]
+struct Names {
+    mismatches: Vec<String>,
+    checked: usize,
+    unknown: Option<Missing>,
 }
 
 struct Summary {
@@ -40,6 +49,9 @@ struct Summary {
     /// weak_ciphers, cbc_tls12, cbc_tls11, rsa_kx
     lists: [Obs<Vec<String>>; 4],
     certs: Obs<Certs>,
+    names: Names,
+    /// `"<label>: BITS-bit group (SUITE at VERSION)"` and the smallest group.
+    dhe: Obs<(Vec<String>, Option<u64>)>,
 }
 
 const LISTS: [&str; 4] = ["weak_ciphers", "cbc_tls12", "cbc_tls11", "rsa_kx"];
@@ -78,6 +90,8 @@ pub(in super::super) fn record(labels: &[String], look: &Layers, facts: &mut Fac
         legacy: Vec::new(),
         lists: std::array::from_fn(|_| Ok(Vec::new())),
         certs: Ok(Certs::default()),
+        names: Names::default(),
+        dhe: Ok((Vec::new(), None)),
     };
     for l in labels {
         endpoint(l, look, &mut s);
@@ -104,6 +118,8 @@ pub(in super::super) fn record(labels: &[String], look: &Layers, facts: &mut Fac
         obs(facts, k, v.map(Value::from));
     }
     record_certs(s.certs, facts);
+    record_names(s.names, facts);
+    record_dhe(s.dhe, facts);
 }
 
 fn endpoint(l: &str, look: &Layers, s: &mut Summary) {
@@ -117,7 +133,9 @@ fn endpoint(l: &str, look: &Layers, s: &mut Summary) {
             for x in &mut s.lists {
                 keep_first(x, m.clone());
             }
-            keep_first(&mut s.certs, m);
+            keep_first(&mut s.certs, m.clone());
+            keep_first(&mut s.dhe, m.clone());
+            s.names.unknown.get_or_insert(m);
             return;
         }
     }
@@ -153,15 +171,57 @@ fn endpoint(l: &str, look: &Layers, s: &mut Summary) {
             Err(m) => keep_first(&mut s.lists[i], m.context(l)),
         }
     }
+    dhe(l, look, s);
     certificates(l, look, s);
+}
+
+fn dhe(l: &str, look: &Layers, s: &mut Summary) {
+    match look.value(&format!("tls.{l}.dhe_group_bits")) {
+        Ok(v) => {
+            let bits = v.as_u64().unwrap_or(0);
+            let suite = look
+                .text(&format!("tls.{l}.dhe_suite"))
+                .unwrap_or_else(|| "?".into());
+            if let Ok((items, min)) = &mut s.dhe {
+                items.push(format!("{l}: {bits}-bit group ({suite})"));
+                *min = Some(min.map_or(bits, |m| m.min(bits)));
+            }
+        }
+        Err(m) if m.reason.is_known_absent() => {}
+        Err(m) => keep_first(&mut s.dhe, m.context(l)),
+    }
+}
+
+fn record_dhe(dhe: Obs<(Vec<String>, Option<u64>)>, facts: &mut Facts) {
+    let (groups, min) = ("tls.summary.dhe_groups", "tls.summary.min_dhe_group_bits");
+    match dhe {
+        Ok((items, m)) => {
+            facts.set(groups, SRC, items);
+            match m {
+                Some(b) => facts.set(min, SRC, b),
+                None => facts.insert(
+                    min,
+                    Fact::from_missing(SRC, Missing::absent("no endpoint accepts a DHE suite")),
+                ),
+            }
+        }
+        Err(m) => {
+            facts.insert(groups, Fact::from_missing(SRC, m.clone()));
+            facts.insert(min, Fact::from_missing(SRC, m));
+        }
+    }
 }
 
 fn certificates(l: &str, look: &Layers, s: &mut Summary) {
     let leaf = match look.value(&format!("tls.{l}.leaf")) {
         Ok(v) => v,
         Err(m) if m.reason.is_known_absent() => return,
-        Err(m) => return keep_first(&mut s.certs, m.context(l)),
+        Err(m) => {
+            s.names.unknown.get_or_insert(m.clone().context(l));
+            return keep_first(&mut s.certs, m.context(l));
+        }
     };
+    names(l, look, &mut s.names);
     let Ok(c) = &mut s.certs else { return };
     let num = |k: &str| leaf.get(k).and_then(Value::as_i64);
     let text = |k: &str| leaf.get(k).and_then(Value::as_str).unwrap_or("?");
@@ -179,20 +239,19 @@ fn certificates(l: &str, look: &Layers, s: &mut Summary) {
     {
         c.earliest_not_after = Some((not_after, l.to_string()));
     }
+    if !flag("expired")
+        && c.earliest_unexpired
+            .as_ref()
+            .is_none_or(|(t0, _)| not_after < *t0)
+    {
+        c.earliest_unexpired = Some((not_after, l.to_string()));
+    }
     let bits = leaf.get("key_bits").and_then(Value::as_u64).unwrap_or(0);
     let min = |m: Option<u64>| Some(m.map_or(bits, |m| m.min(bits)));
     match text("key_type") {
         "RSA" | "DSA" => c.min_rsa = min(c.min_rsa),
         "EC" => c.min_ec = min(c.min_ec),
         _ => {}
-    }
-    if let Some(n) = leaf.get("name_checked").and_then(Value::as_str) {
-        c.names_checked += 1;
-        if !flag("name_matches") {
-            let subject = text("subject");
-            c.name_mismatches
-                .push(format!("{l}: certificate {subject} does not name {n}"));
-        }
     }
     if flag("self_signed") {
         c.self_signed.push(l.to_string());
@@ -243,6 +302,16 @@ fn record_certs(certs: Obs<Certs>, facts: &mut Facts) {
         facts.set(key("earliest_not_after"), SRC, t);
         facts.set(key("earliest_not_after_endpoint"), SRC, l);
     }
+    match c.earliest_unexpired {
+        Some((t, _)) => facts.set(key("earliest_unexpired_not_after"), SRC, t),
+        None => facts.insert(
+            key("earliest_unexpired_not_after"),
+            Fact::from_missing(
+                SRC,
+                Missing::absent("every certificate observed has already expired"),
+            ),
+        ),
+    }
     if let Some(b) = c.min_rsa {
         facts.set(key("min_rsa_key_bits"), SRC, b);
     }
@@ -251,7 +320,62 @@ fn record_certs(certs: Obs<Certs>, facts: &mut Facts) {
     }
     facts.set(key("weak_signatures"), SRC, c.weak_signatures);
     facts.set(key("self_signed"), SRC, c.self_signed);
-    if c.names_checked > 0 {
-        facts.set(key("name_mismatches"), SRC, c.name_mismatches);
+}
+
+/// One endpoint's `names` (its certificate against the names its clients use).
+fn names(l: &str, look: &Layers, n: &mut Names) {
+    match look.value(&format!("tls.{l}.names")) {
+        Ok(v) => {
+            n.checked += 1;
+            if v.get("matches").and_then(Value::as_bool) != Some(true) {
+                let subject = look
+                    .value(&format!("tls.{l}.leaf"))
+                    .ok()
+                    .and_then(|x| x.get("subject").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_else(|| "?".into());
+                let sans = |k: &str| {
+                    let c = &v["certificate"][k];
+                    let items: Vec<&str> = c
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    if items.is_empty() {
+                        "none".to_string()
+                    } else {
+                        items.join(", ")
+                    }
+                };
+                let carries = format!("DNS: {}; IP: {}", sans("dns"), sans("ip"));
+                for m in v["mismatches"].as_array().into_iter().flatten() {
+                    let m = m.as_str().unwrap_or("?");
+                    n.mismatches.push(format!(
+                        "{l}: certificate {subject} ({carries}) does not name {m}"
+                    ));
+                }
+            }
+        }
+        Err(m) if m.reason.is_known_absent() => {}
+        Err(m) => {
+            n.unknown.get_or_insert(m.context(l));
+        }
     }
+}
+
+fn record_names(n: Names, facts: &mut Facts) {
+    let key = "tls.summary.name_mismatches";
+    let f = if !n.mismatches.is_empty() {
+        Fact::value(SRC, n.mismatches)
+    } else if let Some(m) = n.unknown {
+        Fact::from_missing(SRC, m)
+    } else if n.checked > 0 {
+        Fact::value(SRC, Value::Array(vec![]))
+    } else {
+        Fact::from_missing(
+            SRC,
+            Missing::absent("no endpoint has a name its clients use to compare with"),
+        )
+    };
+    facts.insert(key, f);
 }

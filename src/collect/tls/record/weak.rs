@@ -1,8 +1,10 @@
-//! Weak suites: the weak classes, CBC at TLS 1.2/1.1 and static-RSA key exchange.
+//! Weak suites: the weak classes, CBC at TLS 1.2/1.1, static-RSA key exchange and the
+//! finite-field group of the DHE suites.
 
 use super::super::assess::Assessment;
 use super::super::suites::suite_name;
 use super::Out;
+use crate::facts::Missing;
 use std::collections::BTreeSet;
 
 pub(in super::super) fn record(a: &Assessment, o: &mut Out) {
@@ -45,4 +47,22 @@ pub(in super::super) fn record(a: &Assessment, o: &mut Out) {
             })
             .map_err(Clone::clone),
     );
+    match &a.dhe {
+        Ok(Some((v, suite, bits))) => {
+            o.set("dhe_group_bits", *bits);
+            o.set(
+                "dhe_suite",
+                format!("{} at {}", suite_name(*suite), v.name()),
+            );
+        }
+        Ok(None) => {
+            let m = Missing::absent("no DHE suite is accepted");
+            o.missing("dhe_group_bits", m.clone());
+            o.missing("dhe_suite", m);
+        }
+        Err(m) => {
+            o.missing("dhe_group_bits", m.clone());
+            o.missing("dhe_suite", m.clone());
+        }
+    }
 }
