@@ -20,6 +20,7 @@
 pub mod accounts;
 pub mod dbserver;
 pub mod options;
+pub mod scoped;
 pub mod session;
 pub mod settings;
 pub mod target;
@@ -180,24 +181,40 @@ async fn run(
     let db = target.db.as_str();
     let src = format!("{SOURCE}:{db}.configuration");
     settings::collect(s, &cols.0["configuration"], keys, fp_key, &src, facts).await?;
-    accounts::overrides(s, "domain", &cols, db, facts).await;
+    let globals = global_values(facts);
+    accounts::overrides(s, "domain", &cols, db, &globals, facts).await;
     match s2 {
         // The account_details scan on the second connection, the rest meanwhile on the first.
         Some(mut s2) => {
             let mut acct = Facts::new();
             tokio::join!(
-                accounts::overrides(&mut s2, "account", &cols, db, &mut acct),
+                accounts::overrides(&mut s2, "account", &cols, db, &globals, &mut acct),
                 rest(s, &cols, db, facts)
             );
             s2.close().await;
             facts.merge(acct);
         }
         None => {
-            accounts::overrides(s, "account", &cols, db, facts).await;
+            accounts::overrides(s, "account", &cols, db, &globals, facts).await;
             rest(s, &cols, db, facts).await;
         }
     }
     Ok(())
+}
+
+/// The global value of each setting whose overrides are compared with it
+/// ([`scoped::GLOBAL_DEFAULTS`]): the `configuration` value, else the code default.
+fn global_values(facts: &Facts) -> BTreeMap<String, String> {
+    scoped::GLOBAL_DEFAULTS
+        .iter()
+        .map(|(name, default)| {
+            let v = facts
+                .get(&format!("cs.setting.{name}"))
+                .and_then(|f| f.value.as_ref().and_then(|v| v.as_str().map(str::to_string)))
+                .unwrap_or_else(|| default.to_string());
+            (name.to_string(), v)
+        })
+        .collect()
 }
 
 /// The queries after the settings and the domain overrides, in order.
