@@ -19,6 +19,7 @@
 
 pub mod accounts;
 pub mod dbserver;
+pub mod grants;
 pub mod options;
 pub mod scoped;
 pub mod session;
