@@ -272,6 +272,32 @@ fn redescribe_secrets(
     }
 }
 
+/// `secret.ms_key`: whether the management-server key is the installer default
+/// `password` (H2: `cloudstack-setup-databases -m` defaults to it). Compared in constant
+/// time; the key itself never leaves this function.
+fn record_ms_key(ms_key: &MsKey, facts: &mut Facts) {
+    let key = "secret.ms_key";
+    let src = format!("key:{}", ms_key.origin);
+    match ms_key.get() {
+        Some(k) => facts.set(
+            key,
+            &src,
+            serde_json::json!({
+                "present": true,
+                "known_default": encryption::key_equals(k, "password"),
+                "origin": ms_key.origin,
+            }),
+        ),
+        None => facts.insert(
+            key,
+            crate::facts::Fact::from_missing(
+                "key",
+                Missing::not_collected(format!("management-server key: {}", ms_key.origin)),
+            ),
+        ),
+    }
+}
+
 /// Entry point from `collect::collect`: decrypts ENC() metadata, then reads settings
 /// from the export or the database.
 pub fn run_all(
@@ -288,6 +314,9 @@ pub fn run_all(
             .map(|s| s.expose().to_string())
     };
     let keys = db_props.map(|p| keys(fs, p, opts.key_file.as_deref(), env_key()));
+    if let Some(k) = &keys {
+        record_ms_key(&k.ms_key, facts);
+    }
     if let (Some(p), Some(k)) = (db_props, &keys) {
         redescribe_secrets("db", p, &k.ms_key, fp_key, facts);
     }

@@ -5,7 +5,11 @@
 use super::options::{decrypt_db_value, Keys};
 use super::session::{cell, cell_i64, sql_list, Session};
 use crate::collect::settings::{self, SettingRow, ROOT_CA_CERT};
+use crate::collect::encryption::{self, Version};
 use crate::facts::{Fact, Facts, Missing};
+use crate::outcome::Named;
+use base64::Engine as _;
+use serde_json::json;
 use mysql_async::Row;
 use std::collections::BTreeSet;
 
@@ -39,8 +43,14 @@ fn settings_sql(conf: &BTreeSet<String>) -> String {
     } else {
         "value".to_string()
     };
+    // The ciphertext of every Hidden/Secure row, only to tell V1 from V2 in memory.
+    let cipher_expr = if conf.contains("category") {
+        "CASE WHEN category IN ('Hidden','Secure') THEN value ELSE NULL END"
+    } else {
+        "NULL"
+    };
     format!(
-        "SELECT name, {value_expr}, value IS NOT NULL, {}, {}, {}, {}, {}, {} FROM configuration",
+        "SELECT name, {value_expr}, value IS NOT NULL, {}, {}, {}, {}, {}, {}, {cipher_expr} FROM configuration",
         opt("default_value", "default_value"),
         opt("category", "category"),
         opt("scope", "CAST(scope AS CHAR)"),
@@ -76,7 +86,8 @@ pub async fn collect(
     src: &str,
     facts: &mut Facts,
 ) -> Result<(), Missing> {
-    let rows = s.query(&settings_sql(conf), 9).await?;
+    let rows = s.query(&settings_sql(conf), 10).await?;
+    record_ciphers(&rows, keys, src, facts);
     let mut out = Vec::with_capacity(rows.len());
     let mut ca_pem: Option<Result<String, String>> = None;
     for r in &rows {
@@ -106,6 +117,61 @@ pub async fn collect(
     drop(out);
     record_root_ca(ca_pem, src, facts);
     Ok(())
+}
+
+/// `cs.setting_ciphers`: how the Hidden/Secure values are encrypted at rest, V1 (Jasypt
+/// PBEWithMD5AndDES, `LegacyBase64Encryptor`) or V2 (AES-256-GCM, `AeadBase64Encryptor`),
+/// naming the V1 settings. With the DB key, a value is V2 when GCM authenticates it, else V1
+/// when DES-CBC decrypts it with valid padding; without the key, only a length that is not
+/// a multiple of 8 (impossible for V1: 8-byte salt + DES blocks) decides (V2). Plaintexts are
+/// dropped at once; nothing of a value is recorded.
+fn record_ciphers(rows: &[Row], keys: Option<&Keys>, src: &str, facts: &mut Facts) {
+    let key = "cs.setting_ciphers";
+    let Some(k) = keys.filter(|k| k.encrypted_at_rest) else {
+        return;
+    };
+    let db_key = k.db_key.as_ref().ok().map(|p| p.expose());
+    let (mut v1, mut v2, mut undecided) = (Vec::new(), 0u64, Vec::new());
+    for r in rows {
+        let (Some(name), Some(ct)) = (cell(r, 0), cell(r, 9)) else {
+            continue;
+        };
+        let ct = ct.trim();
+        if ct.is_empty() {
+            continue;
+        }
+        match classify(ct, db_key) {
+            Some(Version::V1) => v1.push(name),
+            Some(Version::V2) => v2 += 1,
+            None => undecided.push(name),
+        }
+    }
+    facts.set(
+        key,
+        src,
+        json!({
+            "v1": v1.len(),
+            "v2": v2,
+            "undecided": undecided.len(),
+            "key": if db_key.is_some() { "DB key" } else { "none (length only)" },
+            "names": {"v1": Named::to_json(&v1), "undecided": Named::to_json(&undecided)},
+        }),
+    );
+}
+
+/// V1 or V2 for one ciphertext; `None` when it cannot be told.
+pub fn classify(ct: &str, db_key: Option<&str>) -> Option<Version> {
+    if let Some(k) = db_key {
+        if encryption::decrypt_v2(k, ct).is_ok() {
+            return Some(Version::V2);
+        }
+        if encryption::decrypt_v1(k, ct).is_ok() {
+            return Some(Version::V1);
+        }
+        return None;
+    }
+    let n = base64::engine::general_purpose::STANDARD.decode(ct).ok()?.len();
+    (n % 8 != 0 && n >= 28).then_some(Version::V2)
 }
 
 fn record_root_ca(ca_pem: Option<Result<String, String>>, src: &str, facts: &mut Facts) {
