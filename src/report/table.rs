@@ -134,6 +134,12 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
             for l in &f.remediation {
                 let _ = writeln!(out, "    {l}");
             }
+            if !f.named.is_empty() {
+                let _ = writeln!(out, "    Concerned:");
+                for l in &f.named {
+                    let _ = writeln!(out, "    {l}");
+                }
+            }
         }
     }
     out

@@ -37,6 +37,9 @@ pub struct Finding<'a> {
     pub expected: Option<String>,
     pub rationale: Vec<String>,
     pub remediation: Vec<String>,
+    /// The items the evidence names (domains, accounts, users, ...), as
+    /// [`named_lines`] gives them: the list a remediation is applied to, item by item.
+    pub named: Vec<String>,
 }
 
 impl Finding<'_> {
@@ -106,6 +109,14 @@ pub fn of(r: &CheckResult) -> Finding<'_> {
         expected: not_pass.then(|| escape::text(&r.evidence.expected).into_owned()),
         rationale: escape::lines(r.rationale.trim()),
         remediation: escape::lines(r.remediation.trim()),
+        named: r
+            .evidence
+            .observed
+            .iter()
+            .filter_map(|o| o.named.as_ref())
+            .filter(|n| n.total > 0)
+            .flat_map(named_lines)
+            .collect(),
     }
 }
 
