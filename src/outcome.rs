@@ -72,7 +72,10 @@ impl Named {
             .filter_map(|i| i.as_str().map(str::to_string))
             .take(Named::MAX)
             .collect();
-        let total = n.get("total").and_then(Value::as_u64).unwrap_or(items.len() as u64);
+        let total = n
+            .get("total")
+            .and_then(Value::as_u64)
+            .unwrap_or(items.len() as u64);
         Some(Named { items, total })
     }
 

@@ -268,7 +268,9 @@ fn env_file_key(fs: &RootFs) -> Option<(String, &'static str)> {
         for line in text.lines() {
             let l = line.trim();
             let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
-            let Some(v) = l.strip_prefix(MS_KEY_ENV).and_then(|r| r.trim_start().strip_prefix('='))
+            let Some(v) = l
+                .strip_prefix(MS_KEY_ENV)
+                .and_then(|r| r.trim_start().strip_prefix('='))
             else {
                 continue;
             };
@@ -291,7 +293,10 @@ fn env_file_key(fs: &RootFs) -> Option<(String, &'static str)> {
 pub fn key_equals(key: &str, candidate: &str) -> bool {
     let a: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
     let b: [u8; 32] = sha2::Sha256::digest(candidate.as_bytes()).into();
-    let diff = a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(diff) == 0
 }
 

@@ -99,7 +99,12 @@ pub fn of(r: &CheckResult) -> Finding<'_> {
         duty: escape::text(&r.duty).into_owned(),
         label,
         waived,
-        evidence: r.evidence.observed.iter().flat_map(evidence_lines).collect(),
+        evidence: r
+            .evidence
+            .observed
+            .iter()
+            .flat_map(evidence_lines)
+            .collect(),
         waiver_note,
         why: r
             .reason

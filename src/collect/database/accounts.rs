@@ -3,8 +3,8 @@
 
 use super::session::{cell, cell_i64, sql_list, Session};
 use super::{scoped, Columns, SOURCE};
-use crate::outcome::Named;
 use crate::facts::{Fact, Facts, Missing};
+use crate::outcome::Named;
 use mysql_async::Row;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -97,9 +97,9 @@ fn override_values(agg: &[Row]) -> BTreeMap<String, Value> {
         };
         // Boolean.parseBoolean: only "true" (any case) is true.
         let t = cell_i64(r, 4).unwrap_or(0);
-        let e = per.entry(name).or_insert_with(|| {
-            json!({"count": tot, "true_count": t, "false_count": tot - t, "values": {}})
-        });
+        let e = per.entry(name).or_insert_with(
+            || json!({"count": tot, "true_count": t, "false_count": tot - t, "values": {}}),
+        );
         if let Some(m) = e["values"].as_object_mut() {
             m.insert(cell(r, 1).unwrap_or_default(), Value::from(c));
         }
@@ -161,7 +161,11 @@ async fn admins_without_2fa(s: &mut Session, cols: &Columns, src: &str, facts: &
                     })
                 })
                 .collect();
-            let items: Vec<String> = rows.iter().take(Named::MAX).map(|r| user_label(r, role(r))).collect();
+            let items: Vec<String> = rows
+                .iter()
+                .take(Named::MAX)
+                .map(|r| user_label(r, role(r)))
+                .collect();
             let mut n = Named::to_json(&items);
             n["total"] = Value::from(count);
             facts.set(
@@ -177,7 +181,9 @@ async fn admins_without_2fa(s: &mut Session, cols: &Columns, src: &str, facts: &
 /// `user bob of account ops in ROOT/eng (domain_admin)`.
 fn user_label(r: &Row, role: &str) -> String {
     let user = cell(r, 1).unwrap_or_else(|| format!("id {}", cell(r, 0).unwrap_or_default()));
-    let acct = cell(r, 5).map(|a| format!(" of account {a}")).unwrap_or_default();
+    let acct = cell(r, 5)
+        .map(|a| format!(" of account {a}"))
+        .unwrap_or_default();
     let dom = cell(r, 3)
         .map(|p| format!(" in {}", scoped::domain_path(&p)))
         .unwrap_or_default();

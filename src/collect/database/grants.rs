@@ -69,7 +69,12 @@ fn tokens(line: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Word(s.to_uppercase()));
             }
             ',' | '(' | ')' | '.' | '*' | '@' | ';' | '=' | '%' => out.push(Tok::Punct(c)),
-            _ => return Err(format!("unexpected character {:?}", c.escape_default().to_string())),
+            _ => {
+                return Err(format!(
+                    "unexpected character {:?}",
+                    c.escape_default().to_string()
+                ))
+            }
         }
     }
     Ok(out)
@@ -171,9 +176,7 @@ fn grantee_host(t: &[Tok]) -> Result<String, String> {
     match t {
         [Tok::Quoted(_) | Tok::Word(_), Tok::Punct('@'), Tok::Quoted(h), ..] => Ok(h.clone()),
         [Tok::Quoted(_) | Tok::Word(_), Tok::Punct('@'), Tok::Punct('%'), ..] => Ok("%".into()),
-        [Tok::Quoted(_) | Tok::Word(_), Tok::Punct('@'), Tok::Word(h), ..] => {
-            Ok(h.to_lowercase())
-        }
+        [Tok::Quoted(_) | Tok::Word(_), Tok::Punct('@'), Tok::Word(h), ..] => Ok(h.to_lowercase()),
         [Tok::Quoted(_) | Tok::Word(_), ..] => Ok(String::new()),
         _ => Err("no grantee".into()),
     }
@@ -252,7 +255,9 @@ pub fn parse_grants(lines: &[String]) -> Result<Value, String> {
             }
         }
     }
-    let process = global.iter().any(|p| p == "PROCESS" || p.starts_with("ALL"));
+    let process = global
+        .iter()
+        .any(|p| p == "PROCESS" || p.starts_with("ALL"));
     Ok(json!({
         "all_privileges_on": all_on,
         "global_privileges": global,
@@ -302,7 +307,12 @@ mod tests {
         assert_eq!(g["to_any_host"], true);
         assert_eq!(g["process"], true);
         let names = g["names"]["dangerous_count"]["items"].to_string();
-        for w in ["FILE on *.*", "SUPER on *.*", "GRANT OPTION on *.*", "PROXY on @%"] {
+        for w in [
+            "FILE on *.*",
+            "SUPER on *.*",
+            "GRANT OPTION on *.*",
+            "PROXY on @%",
+        ] {
             assert!(names.contains(w), "{w}: {names}");
         }
         let all = p(&["GRANT ALL ON *.* TO cloud@localhost"]).unwrap();

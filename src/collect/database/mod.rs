@@ -211,7 +211,11 @@ fn global_values(facts: &Facts) -> BTreeMap<String, String> {
         .map(|(name, default)| {
             let v = facts
                 .get(&format!("cs.setting.{name}"))
-                .and_then(|f| f.value.as_ref().and_then(|v| v.as_str().map(str::to_string)))
+                .and_then(|f| {
+                    f.value
+                        .as_ref()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                })
                 .unwrap_or_else(|| default.to_string());
             (name.to_string(), v)
         })

@@ -249,8 +249,12 @@ impl List {
 pub fn annotate(kind: &str, fact: &mut Value, groups: &[&Group], global: Option<&str>) {
     let id_key = format!("{kind}_id");
     let mut sample = Vec::new();
-    let (mut all, mut tru, mut fal, mut weak) =
-        (List::default(), List::default(), List::default(), List::default());
+    let (mut all, mut tru, mut fal, mut weak) = (
+        List::default(),
+        List::default(),
+        List::default(),
+        List::default(),
+    );
     for g in groups {
         for (id, raw, _) in &g.owners {
             if sample.len() < 50 {
@@ -290,7 +294,13 @@ mod tests {
         assert_eq!(domain_path("/"), "ROOT");
         assert_eq!(domain_path("/eng/dev/"), "ROOT/eng/dev");
         assert_eq!(
-            owner_label("account", Some(5), Some("/eng/"), Some("alice"), Some("a-5")),
+            owner_label(
+                "account",
+                Some(5),
+                Some("/eng/"),
+                Some("alice"),
+                Some("a-5")
+            ),
             "account alice in ROOT/eng (uuid a-5)"
         );
         assert_eq!(
@@ -303,7 +313,12 @@ mod tests {
     fn cidr_lists_wider_or_narrower() {
         let g = "10.0.0.0/8,2001:db8::/32";
         assert!(weakens("api.allowed.source.cidr.list", g, "10.1.0.0/16").is_none());
-        assert!(weakens("api.allowed.source.cidr.list", g, "2001:db8:1::/48, 10.2.3.4/32").is_none());
+        assert!(weakens(
+            "api.allowed.source.cidr.list",
+            g,
+            "2001:db8:1::/48, 10.2.3.4/32"
+        )
+        .is_none());
         let w = weakens("api.allowed.source.cidr.list", g, "0.0.0.0/0").unwrap();
         assert!(w.contains("every address"), "{w}");
         assert!(weakens("api.allowed.source.cidr.list", g, "::/0").is_some());
@@ -325,8 +340,18 @@ mod tests {
         assert!(weakens("password.policy.minimum.length", "12", "8").is_some());
         assert!(weakens("password.policy.minimum.length", "12", "16").is_none());
         assert!(weakens("password.policy.minimum.length", "12", "x").is_some());
-        assert!(weakens("password.policy.allowPasswordToContainUsername", "false", "true").is_some());
-        assert!(weakens("password.policy.allowPasswordToContainUsername", "true", "true").is_none());
+        assert!(weakens(
+            "password.policy.allowPasswordToContainUsername",
+            "false",
+            "true"
+        )
+        .is_some());
+        assert!(weakens(
+            "password.policy.allowPasswordToContainUsername",
+            "true",
+            "true"
+        )
+        .is_none());
         assert!(weakens("user.2fa.default.provider", "totp", "staticpin").is_some());
         assert!(weakens("api.key.access", "false", "true").is_none());
     }

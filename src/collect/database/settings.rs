@@ -4,13 +4,13 @@
 
 use super::options::{decrypt_db_value, Keys};
 use super::session::{cell, cell_i64, sql_list, Session};
-use crate::collect::settings::{self, SettingRow, ROOT_CA_CERT};
 use crate::collect::encryption::{self, Version};
+use crate::collect::settings::{self, SettingRow, ROOT_CA_CERT};
 use crate::facts::{Fact, Facts, Missing};
 use crate::outcome::Named;
 use base64::Engine as _;
-use serde_json::json;
 use mysql_async::Row;
+use serde_json::json;
 use std::collections::BTreeSet;
 
 /// Hidden/Secure rows whose value is fetched and decrypted in memory: the Root CA
@@ -170,7 +170,10 @@ pub fn classify(ct: &str, db_key: Option<&str>) -> Option<Version> {
         }
         return None;
     }
-    let n = base64::engine::general_purpose::STANDARD.decode(ct).ok()?.len();
+    let n = base64::engine::general_purpose::STANDARD
+        .decode(ct)
+        .ok()?
+        .len();
     (n % 8 != 0 && n >= 28).then_some(Version::V2)
 }
 
