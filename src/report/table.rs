@@ -119,6 +119,13 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
             let _ = writeln!(out, "   ({hidden} not applicable or hidden)");
         }
     }
+    remediation(&mut out, report);
+    out
+}
+
+/// `== Remediation`: for every failure, its remediation and the items it concerns (one
+/// per line, unwrapped, so each can be pasted).
+fn remediation(out: &mut String, report: &Report) {
     let findings: Vec<_> = view::sorted(report)
         .into_iter()
         .filter(|f| f.result.outcome == Outcome::Fail)
@@ -142,5 +149,4 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
             }
         }
     }
-    out
 }
