@@ -217,6 +217,18 @@ fn findings_name_domains_accounts_and_users_in_every_format() {
         );
         assert!(r.stdout.contains("ROOT/evil"), "{format}");
     }
+    // Prometheus: no names in labels, the number of items per failing check.
+    let r = audit(t.path(), "prometheus");
+    assert!(!r.stdout.contains("wideacct") && !r.stdout.contains("ROOT/"));
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("stackposture_check_items{")
+                && l.contains("check=\"CS-SET-006\"")
+                && l.ends_with(" 2")),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

@@ -11,10 +11,13 @@
 //! panic inside the driver (hostile server) is contained and reported the same way.
 //!
 //! Queries (a fixed number, whatever the number of domains, accounts or users): the
-//! schema's columns from `information_schema`, `configuration` ([`settings`]), two
-//! aggregates and two samples over `domain_details`/`account_details`, admin users without
-//! 2FA, user 2, `version`, role permissions ([`accounts`]), `mshost`, and the server-side
-//! facts (`SHOW GRANTS`, `CURRENT_USER()`, variables, `mysql.user`) ([`dbserver`]).
+//! schema's columns from `information_schema`, `configuration` ([`settings`], which also
+//! classifies the Hidden/Secure ciphertexts V1/V2), two aggregates and two name lists over
+//! `domain_details`/`account_details` ([`accounts`], compared with the global values in
+//! [`scoped`]), admin users without 2FA, user 2, `version`, role permissions, `mshost`, and
+//! the server-side facts (`SHOW GRANTS FOR CURRENT_USER()` parsed by [`grants`],
+//! `CURRENT_USER()`, variables, `mysql.user`) ([`dbserver`]). Counts come with the names
+//! of what they count (`names.<field>`, see [`crate::outcome::Named`]).
 //! Facts: see `docs/facts.md`.
 
 pub mod accounts;
