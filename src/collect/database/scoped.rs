@@ -199,6 +199,10 @@ fn within(inner: (IpAddr, u8), outer: (IpAddr, u8)) -> bool {
 /// entry not inside any global entry. Entries CloudStack cannot parse match nothing
 /// (`NetUtils.isIpInCidrList` skips them) and are not wider.
 fn cidr_wider(global: &str, value: &str) -> Option<String> {
+    // ApiServer removes every whitespace before splitting (`replaceAll("\\s", "")`).
+    let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let (global, value) = (strip(global), strip(value));
+    let (global, value) = (global.as_str(), value.as_str());
     let globals: Vec<(IpAddr, u8)> = global.split(',').filter_map(cidr).collect();
     let mut wider = Vec::new();
     for e in value.split(',').filter_map(cidr) {
@@ -322,6 +326,7 @@ mod tests {
         let w = weakens("api.allowed.source.cidr.list", g, "0.0.0.0/0").unwrap();
         assert!(w.contains("every address"), "{w}");
         assert!(weakens("api.allowed.source.cidr.list", g, "::/0").is_some());
+        assert!(weakens("api.allowed.source.cidr.list", g, " 0.0.0.0 / 0 ").is_some());
         assert!(weakens("api.allowed.source.cidr.list", g, "192.0.2.0/24").is_some());
         assert!(weakens("api.allowed.source.cidr.list", g, "10.0.0.0/7").is_some());
         // Unparseable entries match nothing in CloudStack: not wider.

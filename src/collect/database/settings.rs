@@ -4,7 +4,7 @@
 
 use super::options::{decrypt_db_value, Keys};
 use super::session::{cell, cell_i64, sql_list, Session};
-use crate::collect::encryption::{self, Version};
+use crate::collect::encryption;
 use crate::collect::settings::{self, SettingRow, ROOT_CA_CERT};
 use crate::facts::{Fact, Facts, Missing};
 use crate::outcome::Named;
@@ -131,20 +131,30 @@ fn record_ciphers(rows: &[Row], keys: Option<&Keys>, src: &str, facts: &mut Fact
         return;
     };
     let db_key = k.db_key.as_ref().ok().map(|p| p.expose());
-    let (mut v1, mut v2, mut undecided) = (Vec::new(), 0u64, Vec::new());
+    let (mut v1, mut v2, mut plain, mut undecided) = (Vec::new(), 0u64, 0u64, Vec::new());
     for r in rows {
         let (Some(name), Some(ct)) = (cell(r, 0), cell(r, 9)) else {
             continue;
         };
-        let ct = ct.trim();
-        if ct.is_empty() {
-            continue;
+        match classify(ct.trim(), db_key) {
+            Cipher::V1 => v1.push(name),
+            Cipher::V2 => v2 += 1,
+            Cipher::NotCiphertext => plain += 1,
+            Cipher::Undecided => undecided.push(name),
         }
-        match classify(ct, db_key) {
-            Some(Version::V1) => v1.push(name),
-            Some(Version::V2) => v2 += 1,
-            None => undecided.push(name),
-        }
+    }
+    // No V1 seen, but some values could not be told apart: not a pass.
+    if v1.is_empty() && !undecided.is_empty() {
+        let why = match &k.db_key {
+            Ok(_) => "neither V2 nor V1 under the DB key".to_string(),
+            Err(e) => format!("DB key unavailable ({e}); their length fits V1 and V2"),
+        };
+        let m = Missing::unsupported(format!(
+            "{} Hidden/Secure value(s) not classified: {why}",
+            undecided.len()
+        ));
+        facts.insert(key, Fact::from_missing(src, m));
+        return;
     }
     facts.set(
         key,
@@ -152,6 +162,7 @@ fn record_ciphers(rows: &[Row], keys: Option<&Keys>, src: &str, facts: &mut Fact
         json!({
             "v1": v1.len(),
             "v2": v2,
+            "not_ciphertext": plain,
             "undecided": undecided.len(),
             "key": if db_key.is_some() { "DB key" } else { "none (length only)" },
             "names": {"v1": Named::to_json(&v1), "undecided": Named::to_json(&undecided)},
@@ -159,22 +170,37 @@ fn record_ciphers(rows: &[Row], keys: Option<&Keys>, src: &str, facts: &mut Fact
     );
 }
 
-/// V1 or V2 for one ciphertext; `None` when it cannot be told.
-pub fn classify(ct: &str, db_key: Option<&str>) -> Option<Version> {
+/// How one Hidden/Secure value is stored.
+#[derive(Debug, PartialEq)]
+pub enum Cipher {
+    V1,
+    V2,
+    /// Empty, not base64, or shorter than any V1/V2 ciphertext (16 bytes): stored as is.
+    NotCiphertext,
+    Undecided,
+}
+
+/// V1 or V2 for one stored value. V1 is an 8-byte salt + DES-CBC blocks (a multiple of 8,
+/// at least 16 bytes), V2 a 12-byte IV + ciphertext + 16-byte tag (at least 28 bytes).
+pub fn classify(ct: &str, db_key: Option<&str>) -> Cipher {
+    let n = match base64::engine::general_purpose::STANDARD.decode(ct) {
+        Ok(b) if b.len() >= 16 => b.len(),
+        _ => return Cipher::NotCiphertext,
+    };
     if let Some(k) = db_key {
         if encryption::decrypt_v2(k, ct).is_ok() {
-            return Some(Version::V2);
+            return Cipher::V2;
         }
-        if encryption::decrypt_v1(k, ct).is_ok() {
-            return Some(Version::V1);
+        if n % 8 == 0 && encryption::decrypt_v1(k, ct).is_ok() {
+            return Cipher::V1;
         }
-        return None;
+        return Cipher::Undecided;
     }
-    let n = base64::engine::general_purpose::STANDARD
-        .decode(ct)
-        .ok()?
-        .len();
-    (n % 8 != 0 && n >= 28).then_some(Version::V2)
+    if n % 8 != 0 && n >= 28 {
+        Cipher::V2
+    } else {
+        Cipher::Undecided
+    }
 }
 
 fn record_root_ca(ca_pem: Option<Result<String, String>>, src: &str, facts: &mut Facts) {
@@ -219,6 +245,19 @@ fn certificate_pem(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ciphertexts_classified() {
+        use super::{classify, Cipher};
+        use base64::Engine as _;
+        let b64 = |n: usize| base64::engine::general_purpose::STANDARD.encode(vec![7u8; n]);
+        assert_eq!(classify("", None), Cipher::NotCiphertext);
+        assert_eq!(classify("plain text!", None), Cipher::NotCiphertext);
+        assert_eq!(classify(&b64(8), None), Cipher::NotCiphertext);
+        assert_eq!(classify(&b64(29), None), Cipher::V2);
+        assert_eq!(classify(&b64(32), None), Cipher::Undecided);
+        assert_eq!(classify(&b64(32), Some("k")), Cipher::Undecided);
+    }
+
     #[test]
     fn pem_only_certificates() {
         let t = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBB\n-----END PRIVATE KEY-----\n";
