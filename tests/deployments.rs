@@ -1,4 +1,4 @@
-//! Whole deployments, audited through the binary (issue 6, acceptance):
+//! Whole deployments, audited through the binary (issue 6, acceptance; issue 11):
 //!
 //! * a FRESH INSTALL, built the way the packages and installers leave it: an EL-layout
 //!   tree with the modes and owners of `packaging/el8/cloud.spec` (reference §7),
@@ -9,21 +9,25 @@
 //!   writes (every setting at its code default, then the server-setup.sql and
 //!   ConfigurationServerImpl rows of §4.5, the generated secrets of §3.7, the admin user);
 //!   the audit must give exactly the outcomes the reference predicts, check by check;
-//! * a HARDENED deployment (DEB layout), the same install with every remediation of the
-//!   catalog applied; under `production` it must have no `fail`, and the only checks
-//!   that are not `pass` are the ones listed (with the reason) in [`HARDENED_NOT_PASS`]
-//!   plus TLS-endpoint checks (no `--endpoint` is given here).
+//! * HARDENED deployments, in the EL and in the DEB layout ([`hardened`]): the same install
+//!   with every remediation of the catalog applied, a narrow DB account, a per-account API
+//!   allow-list, authenticated SMTP and real TLS endpoints; under `production` they must
+//!   have no `fail`, and the only checks that are not `pass` are the ones listed with the
+//!   reason.
 //!
 //! `ENC()` values and DB-encrypted settings are produced by an encryptor independent of
 //! the crate (Python `cryptography`'s AES-GCM in CloudStack's V2 layout, reference §5.3);
-//! the crate only decrypts. Every secret of both deployments is checked to be absent from
+//! the crate only decrypts. Every secret of every deployment is checked to be absent from
 //! the facts, the reports and stderr.
 //!
 //! Needs: root (to chown to the tree's own cloud uid/gid), `mariadbd` +
 //! `mariadb-install-db` (apt-get install mariadb-server), python3 with `cryptography`
-//! (apt-get install python3-cryptography). Missing: a loud SKIP, or a failure when CI is set.
+//! (apt-get install python3-cryptography), `openssl`; the EL hardened tree also `rpm` and
+//! `rpmbuild` (apt-get install rpm). Missing: a loud SKIP, or a failure when CI is set.
 
 mod common;
+#[path = "deployments/hardened.rs"]
+mod hardened;
 
 use common::tree::{dir, link, put};
 
@@ -371,174 +375,6 @@ fn fresh_tree(root: &Path, db_properties: &str) {
     dir(root, "var/log/cloudstack/ipallocator", 0o770, 0, 0); // :633
 }
 
-/// The hardened deployment's tree (DEB layout), every file remediation of the catalog
-/// applied.
-fn hardened_tree(root: &Path, db_properties: &str, server_properties: &str) {
-    let (cu, cg) = DEB_CLOUD;
-    base_dirs(root);
-    accounts(root, DEB_CLOUD, "/var/lib/cloudstack/management");
-    let m = "etc/cloudstack/management";
-    // CS-FILE-001/002/004/007 (Q15: root:cloud 0640).
-    put(
-        root,
-        &format!("{m}/db.properties"),
-        db_properties,
-        0o640,
-        0,
-        cg,
-    );
-    put(
-        root,
-        &format!("{m}/server.properties"),
-        server_properties,
-        0o640,
-        0,
-        cg,
-    );
-    put(
-        root,
-        &format!("{m}/config.json"),
-        "{\"apiBase\": \"/client/api\"}\n",
-        0o640,
-        0,
-        cg,
-    );
-    put(
-        root,
-        &format!("{m}/key"),
-        &format!("{HARDENED_MS_KEY}\n"),
-        0o640,
-        0,
-        cg,
-    );
-    // CS-FILE-003 / CS-SRV-001: the operator's keystore, root:cloud 0640.
-    put(
-        root,
-        &format!("{m}/cloud.jks"),
-        "not a real keystore: only its mode is audited\n",
-        0o640,
-        0,
-        cg,
-    );
-    put(
-        root,
-        &format!("{m}/log4j-cloud.xml"),
-        "<Configuration/>\n",
-        0o644,
-        0,
-        0,
-    );
-    // CS-JVM-003: TLSv1 and TLSv1.1 disabled (the catalog's remediation line).
-    put(
-        root,
-        &format!("{m}/java.security.ciphers"),
-        "jdk.tls.disabledAlgorithms=SSLv2Hello, SSLv3, TLSv1, TLSv1.1, DH keySize < 2048, RSA keySize < 2048, DES keySize < 128, SHA1 keySize < 128, MD5 keySize < 128, RC4, 3DES_EDE_CBC, NULL\n",
-        0o644,
-        0,
-        0,
-    );
-    // CS-FILE-005/006: the usage files are the symlinks the postinst makes.
-    link(
-        root,
-        "etc/cloudstack/usage/db.properties",
-        "/etc/cloudstack/management/db.properties",
-    );
-    link(
-        root,
-        "etc/cloudstack/usage/key",
-        "/etc/cloudstack/management/key",
-    );
-    // CS-FILE-009 / CS-JVM-001/002: root 0644, JAVA_DEBUG commented out (as shipped).
-    put(
-        root,
-        "etc/default/cloudstack-management",
-        MGMT_DEFAULT,
-        0o644,
-        0,
-        0,
-    );
-    put(
-        root,
-        "etc/default/cloudstack-usage",
-        USAGE_DEFAULT,
-        0o644,
-        0,
-        0,
-    );
-    // CS-FILE-008: DEB drop-in, 0440 root.
-    put(root, "etc/sudoers.d/cloudstack", SUDOERS, 0o440, 0, 0);
-    // CS-EXT-001: base root:cloud 1775 (the MS can add, not replace), entries root:root go-w.
-    dir(root, "etc/cloudstack/extensions", 0o1775, 0, cg);
-    for (d, f) in [
-        ("Proxmox", "proxmox.sh"),
-        ("HyperV", "hyperv.py"),
-        ("MaaS", "maas.py"),
-    ] {
-        dir(root, &format!("etc/cloudstack/extensions/{d}"), 0o755, 0, 0);
-        put(
-            root,
-            &format!("etc/cloudstack/extensions/{d}/{f}"),
-            "#!/bin/sh\nexit 0\n",
-            0o755,
-            0,
-            0,
-        );
-    }
-    link(
-        root,
-        "usr/share/cloudstack-management/extensions",
-        "/etc/cloudstack/extensions",
-    );
-    // CS-FILE-010: ~cloud/.ssh/id_rsa 0600.
-    dir(root, "var/lib", 0o755, 0, 0);
-    dir(root, "var/lib/cloudstack", 0o755, 0, 0);
-    dir(root, "var/lib/cloudstack/management", 0o770, cu, cg);
-    dir(root, "var/lib/cloudstack/management/.ssh", 0o700, cu, cg);
-    put(
-        root,
-        "var/lib/cloudstack/management/.ssh/id_rsa",
-        "-----BEGIN EC PRIVATE KEY-----\nCANARY-hard-sshkey-file\n-----END EC PRIVATE KEY-----\n",
-        0o600,
-        cu,
-        cg,
-    );
-    dir(root, "var/cache/cloudstack/management", 0o770, 0, cg);
-    // CS-FILE-011..014: 0770 log directories, 0640 files, no heap dump.
-    dir(root, "var/log/cloudstack/management", 0o770, cu, cg);
-    for f in ["management-server.log", "apilog.log", "access.log"] {
-        put(
-            root,
-            &format!("var/log/cloudstack/management/{f}"),
-            "log\n",
-            0o640,
-            cu,
-            cg,
-        );
-    }
-    dir(root, "var/log/cloudstack/usage", 0o770, 0, cg);
-    put(
-        root,
-        "var/log/cloudstack/usage/usage.log",
-        "log\n",
-        0o640,
-        0,
-        cg,
-    );
-    // The installed release (CS-VULN-*: 4.22.1.1 fixes every advisory with a fix).
-    dir(root, "var/lib/dpkg", 0o755, 0, 0);
-    let mut status = String::new();
-    for p in [
-        "cloudstack-management",
-        "cloudstack-common",
-        "cloudstack-usage",
-    ] {
-        status += &format!(
-            "Package: {p}\nStatus: install ok installed\nArchitecture: all\nSource: cloudstack\nVersion: 4.22.1.1\n\n"
-        );
-    }
-    put(root, "var/lib/dpkg/status", &status, 0o644, 0, 0);
-}
-
 // ---------------------------------------------------------------------------------
 // The database
 
@@ -553,12 +389,20 @@ fn q(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
-/// A `cloud` database (4.22 schema) and its account. `installer_accounts`: the accounts
-/// `cloudstack-setup-databases --deploy-as` creates (H11: `localhost` and `'%'`, ALL on
-/// cloud.* and cloud_usage.*, PROCESS on *.*); otherwise one account for the MS's own
-/// address, no PROCESS, plus a column grant on mysql.user(User, Host) so the auditor can
-/// see which hosts the account exists for (CS-DBS-001) without seeing password hashes.
-fn create_db(m: &Maria, installer_accounts: bool) -> DbAccount {
+/// Who the management server connects to the database as.
+#[derive(Clone, Copy, PartialEq)]
+enum DbGrants {
+    /// The accounts `cloudstack-setup-databases --deploy-as` creates (H11: `localhost`
+    /// and `'%'`, ALL on cloud.* and cloud_usage.*, PROCESS on *.*).
+    Installer,
+    /// One account for the MS's own address with ALL on cloud.* and cloud_usage.* and
+    /// nothing else: no PROCESS, no access to the `mysql` schema (it cannot read
+    /// `mysql.user`, so only SHOW GRANTS / CURRENT_USER() describe it).
+    Narrow,
+}
+
+/// A `cloud` database (4.22 schema) and its account.
+fn create_db(m: &Maria, grants: DbGrants) -> DbAccount {
     let n = SEQ.fetch_add(1, Ordering::SeqCst);
     let pid = std::process::id();
     let db = DbAccount {
@@ -569,10 +413,9 @@ fn create_db(m: &Maria, installer_accounts: bool) -> DbAccount {
     };
     let (name, user, pw) = (&db.name, &db.user, &db.password);
     let mut sql = format!("CREATE DATABASE {name}; CREATE DATABASE {name}_usage;\n");
-    let hosts: &[&str] = if installer_accounts {
-        &["localhost", "%"]
-    } else {
-        &["127.0.0.1"]
+    let hosts: &[&str] = match grants {
+        DbGrants::Installer => &["localhost", "%"],
+        DbGrants::Narrow => &["127.0.0.1"],
     };
     for h in hosts {
         sql += &format!(
@@ -581,10 +424,8 @@ fn create_db(m: &Maria, installer_accounts: bool) -> DbAccount {
              GRANT ALL ON {name}_usage.* TO '{user}'@'{h}';\n",
             pw = q(pw)
         );
-        if installer_accounts {
+        if grants == DbGrants::Installer {
             sql += &format!("GRANT PROCESS ON *.* TO '{user}'@'{h}';\n");
-        } else {
-            sql += &format!("GRANT SELECT (User, Host) ON mysql.user TO '{user}'@'{h}';\n");
         }
     }
     m.sql(None, &sql);
@@ -1073,7 +914,7 @@ const FRESH_PREDICTED: &[(&str, &str, &str)] = &[
 #[test]
 fn fresh_install_gets_the_findings_the_reference_predicts() {
     let Some((m, py)) = ready() else { return };
-    let db = create_db(m, true);
+    let db = create_db(m, DbGrants::Installer);
     let canary = format!("CANARY-fresh-{}", db.name);
     let mut sql = settings_sql(&py, INSTALLER_KEY, &fresh_settings(&canary));
     sql += &fresh_users_sql(&py);
@@ -1169,255 +1010,4 @@ fn fresh_install_gets_the_findings_the_reference_predicts() {
     assert!(wrong.is_empty(), "fresh install:\n{}", wrong.join("\n"));
     // Findings at high/critical fail the production profile: exit code 1.
     assert_eq!(code, 1);
-}
-
-// ---------------------------------------------------------------------------------
-// The hardened deployment
-
-const HARDENED_MS_KEY: &str = "CANARY-hard-mskey-4f1c9a7e";
-const HARDENED_DB_KEY: &str = "CANARY-hard-dbkey-8b2d6e03";
-const HARDENED_KS_PASSWORD: &str = "CANARY-hard-kspw-51c0";
-
-/// The only checks a hardened deployment may leave not `pass`, each with the reason it
-/// cannot be `pass` in this test.
-#[rustfmt::skip]
-const HARDENED_NOT_PASS: &[(&str, &str, &str)] = &[
-    ("CS-NET-001", "unknown", "host state of the test machine, not of the tree"),
-    ("CS-NET-002", "unknown", "host state of the test machine, not of the tree"),
-    ("CS-NET-003", "unknown", "host state of the test machine, not of the tree"),
-    ("CS-NET-004", "unknown", "host state of the test machine, not of the tree"),
-    ("CS-NET-005", "unknown", "host state of the test machine, not of the tree"),
-    ("CS-PROC-001", "unknown", "host state of the test machine, not of the tree"),
-    ("CS-PROC-002", "unknown", "host state of the test machine, not of the tree"),
-    ("CS-TIME-001", "unknown", "host state of the test machine, not of the tree"),
-    ("CS-DBP-005", "not_applicable", "the private MariaDB is on loopback: no remote DB link to protect"),
-    ("CS-DBS-003", "not_applicable", "the private MariaDB is on loopback: no remote DB link to protect"),
-    ("CS-SEC-006", "not_applicable", "the private MariaDB is on loopback: db.cloud.useSSL stays off, no DB keystore"),
-    ("CS-AUTH-004", "not_applicable", "no SSO key (CS-SET-023): the SSO tolerance does not apply"),
-    ("CS-AUTH-005", "not_applicable", "password reset by e-mail is off (user.password.reset.enabled=false)"),
-    ("CS-AUTH-006", "not_applicable", "password reset by e-mail is off (user.password.reset.enabled=false)"),
-];
-
-#[rustfmt::skip]
-fn hardened_settings(canary: &str) -> BTreeMap<String, Setting> {
-    let mut s = fresh_settings(canary);
-    let on = Some("true");
-    let off = Some("false");
-    for (name, v) in [
-        ("api.throttling.enabled", on), // CS-SET-001
-        ("enable.user.2fa", on),        // CS-SET-004
-        ("mandate.user.2fa", on),       // CS-SET-005
-        ("proxy.header.verify", on),    // CS-SET-010 (narrow cidr)
-        ("proxy.cidr", Some("10.0.5.10/32,10.0.5.11/32")),
-        ("api.allowed.source.cidr.list", Some("10.0.0.0/16")), // CS-SET-014
-        ("enable.secure.session.cookie", on),                  // CS-SET-015
-        ("enforce.post.requests.and.timestamps", on),          // CS-SET-016
-        ("ca.plugin.root.allow.expired.cert", off),            // CS-SET-018
-        ("password.policy.minimum.length", Some("12")),        // CS-SET-026
-        ("consoleproxy.sslEnabled", on),                       // CS-CON-001
-        ("consoleproxy.url.domain", Some("*.console.example.org")),
-        ("novnc.console.sourceip.check.enabled", on), // CS-CON-002
-        ("secstorage.encrypt.copy", on),              // CS-STO-001
-        ("system.vm.random.password", on),            // CS-SVM-001
-        ("alert.email.addresses", Some("cloud-ops@example.org")), // CS-MON-001
-        ("alert.smtp.host", Some("smtp.example.org")),
-        ("alert.smtp.useAuth", on), // CS-MON-002
-        ("alert.smtp.useStartTLS", off), // CS-CFG-010: implicit SMTPS, STARTTLS can be stripped
-        ("alert.smtp.enabledSecurityProtocols", Some("TLSv1.2 TLSv1.3")), // CS-MON-003
-        ("event.purge.delay", Some("180")), // CS-MON-004
-        ("prometheus.exporter.enable", on), // CS-MON-006
-        ("prometheus.exporter.allowed.ips", Some("10.0.9.5")),
-        ("expose.cloudstack.version.api.list.capabilities", off), // CS-DISC-002
-        ("expose.cloudstack.version.api.xml.response", off),
-        ("endpoint.url", Some("https://cloud.example.org:8443/client/api")), // CS-XS-001
-        ("saml2.enabled", on), // CS-SAML-*, CS-SET-024, CS-XS-002
-        ("saml2.sigalg", Some("SHA256")),
-        ("saml2.redirect.url", Some("https://cloud.example.org:8443/client")),
-        ("ldap.basedn", Some("dc=example,dc=org")), // CS-LDAP-001
-        ("ldap.truststore", Some("/etc/cloudstack/management/ldap-truststore.jks")),
-        ("backup.plugin.veeam.validate.ssl", on), // CS-INTG-001
-        ("backup.plugin.networker.validate.ssl", on),
-        ("security.singlesignon.key", None), // CS-SET-023: SSO unused
-        ("password.policy.allowPasswordToContainUsername", off), // CS-AUTH-001
-        ("user.2fa.providers.exclude", Some("staticpin")),      // CS-AUTH-003
-        ("saml2.idp.metadata.url", Some("https://idp.example.org/saml2/metadata")), // CS-AUTH-008
-        ("network.loadbalancer.haproxy.stats.visibility", Some("disabled")), // CS-CFG-003
-        ("vm.password.length", Some("16")),                     // CS-CFG-008
-    ] {
-        set(&mut s, name, v);
-    }
-    // Default credentials replaced (CS-SET-019/020/021); Secure ones are DB-encrypted.
-    let hard = |x: &str| format!("{canary}-{x}");
-    for (name, v) in [
-        ("network.loadbalancer.haproxy.stats.auth", format!("stats:{}", hard("stats"))),
-        ("backup.plugin.networker.password", hard("networker")),
-        ("cloudian.admin.password", hard("cloudian")),
-        ("cloudian.sso.key", hard("cloudiansso")),
-        ("ldap.truststore.password", hard("ldapts")),
-        ("alert.smtp.password", hard("smtp")),
-    ] {
-        set(&mut s, name, Some(&v));
-    }
-    // system.vm.random.password=true generates a Secure system.vm.password (§3.7).
-    generated(&mut s, "system.vm.password", "Secure", &hard("svmpw"));
-    s
-}
-
-/// Admin 2FA on (CS-SET-008), a tenant domain that keeps 2FA on and mandatory with its
-/// domain admin enrolled (CS-SET-006/007 with overrides present), release 4.22.1.1 (every
-/// advisory with a fix is fixed), and the interim step of CVE-2025-22828 (no fixed release,
-/// advisories U4): listAnnotations/addAnnotation denied to every non-admin role, before
-/// the wildcard ALLOW rules (CS-VULN-003).
-const HARDENED_ROWS_SQL: &str = "\
-UPDATE user SET state = 'enabled', is_user_2fa_enabled = 1, user_2fa_provider = 'totp' WHERE id = 2;
-INSERT INTO domain (id, parent, name, uuid, path, level) VALUES (3, 1, 'tenants', 'd-3', '/tenants/', 1);
-INSERT INTO domain_details (domain_id, name, value) VALUES (3, 'enable.user.2fa', 'true'), (3, 'mandate.user.2fa', 'true');
-INSERT INTO account (id, account_name, uuid, type, domain_id) VALUES (5, 'tenants-admin', 'a-5', 2, 3);
-INSERT INTO user (id, uuid, username, password, account_id, state, is_user_2fa_enabled, user_2fa_provider)
-  VALUES (7, 'u-7', 'tenantadmin', 'x', 5, 'enabled', 1, 'totp');
-INSERT INTO version (version, updated, step) VALUES ('4.22.1.1', NOW(), 'Complete');
-INSERT INTO role_permissions (uuid, role_id, rule, permission, sort_order) VALUES
-  ('rp-1', 2, 'listAnnotations', 'DENY', 0), ('rp-2', 2, 'addAnnotation', 'DENY', 1), ('rp-3', 2, '*', 'ALLOW', 2),
-  ('rp-4', 3, 'listAnnotations', 'DENY', 0), ('rp-5', 3, 'addAnnotation', 'DENY', 1), ('rp-6', 3, 'list*', 'ALLOW', 2),
-  ('rp-7', 4, '*Annotation*', 'DENY', 0), ('rp-8', 4, 'list*', 'ALLOW', 1);
-";
-
-#[test]
-fn hardened_deployment_has_no_failure_under_production() {
-    let Some((m, py)) = ready() else { return };
-    let Some(_) = common::tool("openssl") else {
-        return;
-    };
-    let db = create_db(m, false);
-    let canary = format!("CANARY-hard-{}", db.name);
-    let mut sql = settings_sql(&py, HARDENED_DB_KEY, &hardened_settings(&canary));
-    sql += HARDENED_ROWS_SQL;
-    // The admin's password is a strong one, hashed as CloudStack does (CS-AUTH-010).
-    sql += &format!(
-        "UPDATE user SET password = '{}' WHERE id = 2;\n",
-        pbkdf2_hash(&py, &format!("{canary}-admin-pw"))
-    );
-    m.sql(Some(&db.name), &sql);
-    let t = tempfile::tempdir().unwrap();
-    let dbp = db_properties(
-        &py,
-        &DbFile {
-            db: &db,
-            ms_key: HARDENED_MS_KEY,
-            db_key: HARDENED_DB_KEY,
-        },
-    );
-    // CS-SRV-001..005: HTTPS on with the keystore present, HTTP off, bound to the
-    // management address, keystore password non-default and ENC()-wrapped.
-    let ks = v2_many(
-        &py,
-        &[(HARDENED_MS_KEY.into(), HARDENED_KS_PASSWORD.into())],
-    );
-    let server = SERVER_PROPERTIES_IN
-        .replace("# bind.interface=::", "bind.interface=10.0.0.10")
-        .replace("http.enable=true", "http.enable=false")
-        .replace("https.enable=false", "https.enable=true")
-        .replace(
-            "https.keystore.password=vmops.com",
-            &format!("https.keystore.password=ENC({})", ks[0]),
-        )
-        .replace(
-            "# password.encryption.type=none",
-            "password.encryption.type=file",
-        );
-    hardened_tree(t.path(), &dbp, &server);
-
-    // The endpoints a hardened server really serves, probed on the wire: HTTPS and the
-    // cluster port with a CA-issued certificate, TLS 1.2+ with ECDHE AEAD suites only;
-    // the agent port also requiring a client certificate (strictness in force); nothing
-    // on the plain HTTP port.
-    let pki = tempfile::tempdir().unwrap();
-    common::tls::test_pki(pki.path(), &["10.0.0.10"]);
-    let modern = [
-        "-cert_chain",
-        "ca.pem",
-        "-min_protocol",
-        "TLSv1.2",
-        "-cipher",
-        "ECDHE+AESGCM:ECDHE+CHACHA20",
-    ];
-    let mut need_cert = modern.to_vec();
-    need_cert.extend(["-Verify", "1", "-CAfile", "ca.pem"]);
-    let (_https, https_port) = common::tls::s_server(pki.path(), "leaf.pem", "leaf.key", &modern);
-    let (_agent, agent_port) =
-        common::tls::s_server(pki.path(), "leaf.pem", "leaf.key", &need_cert);
-    let (_cluster, cluster_port) =
-        common::tls::s_server(pki.path(), "leaf.pem", "leaf.key", &need_cert);
-    let endpoints = vec![
-        "--endpoint".to_string(),
-        format!("https=127.0.0.1:{https_port}"),
-        "--endpoint".to_string(),
-        format!("agent=127.0.0.1:{agent_port}"),
-        "--endpoint".to_string(),
-        format!("cluster=127.0.0.1:{cluster_port}"),
-        "--endpoint".to_string(),
-        format!("http=127.0.0.1:{}", common::tls::free_port()),
-    ];
-
-    let (facts, report, code) = audit(
-        t.path(),
-        &[
-            &db.password,
-            &canary,
-            HARDENED_MS_KEY,
-            HARDENED_DB_KEY,
-            HARDENED_KS_PASSWORD,
-            "CANARY-hard-sshkey-file",
-        ],
-        &endpoints,
-    );
-    let f = &facts["facts"];
-    assert_eq!(f["files.layout"]["value"], "deb");
-    assert_eq!(f["cs.version"]["value"], "4.22.1.1");
-    assert_eq!(
-        f["secret.server.https.keystore.password"]["value"]["decrypted"],
-        "V2"
-    );
-    assert_eq!(f["dbserver.user_any_host"]["value"], false);
-    assert_eq!(
-        f["cs.api_access.denied_to_non_admin"]["value"],
-        serde_json::json!({"addAnnotation": true, "listAnnotations": true})
-    );
-    assert!(f["vuln.cloudstack.mitigated"]["value"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("CVE-2025-22828"));
-
-    let allowed: BTreeMap<&str, (&str, &str)> = HARDENED_NOT_PASS
-        .iter()
-        .map(|(id, o, why)| (*id, (*o, *why)))
-        .collect();
-    let got = outcomes(&report);
-    let mut wrong = Vec::new();
-    for (id, (o, r)) in &got {
-        assert_ne!(o, "error", "{id} errored: {r}");
-        let ok = match allowed.get(id.as_str()) {
-            Some((want, _)) => o == want,
-            // TLS endpoints are probed for real here: no allowance for them.
-            None => o == "pass",
-        };
-        if !ok {
-            wrong.push(format!(
-                "{id}: {o}: {}",
-                r.get("reason").unwrap_or(&r["evidence"])
-            ));
-        }
-    }
-    for id in allowed.keys() {
-        if !got.contains_key(*id) {
-            wrong.push(format!("{id}: listed as allowed but not in the report"));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "hardened deployment:\n{}",
-        wrong.join("\n")
-    );
-    assert!(report["summary"].is_object());
-    assert_eq!(code, 0, "no finding: the audit exits 0");
 }
