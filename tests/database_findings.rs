@@ -343,6 +343,15 @@ fn db_account_privileges_from_show_grants_without_mysql_user() {
     }
     // Broad: each privilege named, the '%' host flagged.
     let t = tree(&db, &broad, "Broad-pw-1", "ms-key-Tq4!long");
+    let facts = collect(t.path());
+    assert_eq!(
+        facts["facts"]["dbserver.user_hosts"]["missing"]["reason"], "permission_denied",
+        "FILE and PROCESS give no read access to mysql.user"
+    );
+    assert_eq!(
+        facts["facts"]["dbserver.current_user"]["value"]["host"],
+        "%"
+    );
     let report = json_report(t.path());
     for id in ["CS-DBS-001", "CS-DBS-002", "CS-DBS-004"] {
         assert_eq!(
