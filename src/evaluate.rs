@@ -174,6 +174,7 @@ impl<'a> Evaluator<'a> {
             missing: None,
             default_applied: false,
             source: String::new(),
+            named: None,
         };
         let Some(fact) = self.facts.get(key) else {
             obs.missing = Some(Missing {
@@ -198,6 +199,9 @@ impl<'a> Evaluator<'a> {
             },
             (None, Some(v)) => {
                 obs.value = Some(v.clone());
+                if let (Some(whole), Some(f)) = (&fact.value, field) {
+                    obs.named = crate::outcome::Named::from_fact(whole, f);
+                }
                 self.push(obs);
                 return self.apply(l, v);
             }

@@ -45,6 +45,47 @@ pub struct Observation {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub default_applied: bool,
     pub source: String,
+    /// What the value counts, by name (domains, accounts, users, settings), from the
+    /// fact's `names.<field>`: so that a finding says what to fix, not only how many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named: Option<Named>,
+}
+
+/// Named items behind a count: at most [`Named::MAX`] of them, and the total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Named {
+    pub items: Vec<String>,
+    pub total: u64,
+}
+
+impl Named {
+    /// Most items a fact names (and a finding shows) for one count.
+    pub const MAX: usize = 20;
+
+    /// Reads `names.<field>` of an object fact: `{"items": [...], "total": N}`.
+    pub fn from_fact(v: &Value, field: &str) -> Option<Named> {
+        let n = v.get("names")?.get(field)?;
+        let items: Vec<String> = n
+            .get("items")?
+            .as_array()?
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .take(Named::MAX)
+            .collect();
+        let total = n
+            .get("total")
+            .and_then(Value::as_u64)
+            .unwrap_or(items.len() as u64);
+        Some(Named { items, total })
+    }
+
+    /// Builds the `names.<field>` value from items (all of them) in order.
+    pub fn to_json(items: &[String]) -> Value {
+        serde_json::json!({
+            "items": items.iter().take(Named::MAX).collect::<Vec<_>>(),
+            "total": items.len(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

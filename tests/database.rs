@@ -401,8 +401,13 @@ fn secure_deployment_full_audit() {
                 .unwrap()
         );
     }
-    // The test account may not read mysql.user: denied is unknown, never pass.
-    assert_eq!(outcome(&report, "CS-DBS-001"), "unknown");
+    // The test account may not read mysql.user: the account in use decides (issue 11
+    // item 5): u@127.0.0.1 is not usable from any host.
+    assert_eq!(outcome(&report, "CS-DBS-001"), "pass");
+    assert_eq!(
+        facts["facts"]["dbserver.user_any_host"]["source"],
+        "db:server:CURRENT_USER()"
+    );
 }
 
 #[test]

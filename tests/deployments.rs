@@ -782,6 +782,8 @@ const FRESH_PREDICTED: &[(&str, &str, &str)] = &[
     ("CS-DBS-001", "fail", "H11: --deploy-as creates the account for '%'"),
     ("CS-DBS-002", "pass", "H11: ALL on cloud.*/cloud_usage.*, PROCESS on *.*, no GRANT OPTION"),
     ("CS-DBS-003", "not_applicable", "DB on the same host"),
+    // Issue 11 item 5: the installer's PROCESS ON *.* is now flagged on its own (low).
+    ("CS-DBS-004", "fail", "H11: the installer grants PROCESS on *.*"),
     // server.properties from the template (H5, §6.1).
     ("CS-SRV-001", "fail", "H5: https.enable=false"),
     ("CS-SRV-002", "fail", "H5: http.enable=true"),
@@ -900,6 +902,13 @@ const FRESH_PREDICTED: &[(&str, &str, &str)] = &[
     // longer come out unknown (not probed) but not applicable, for that reason.
     ("CS-TLS-001", "not_applicable", "H5: https.enable=false, HTTPS deliberately off (CS-SRV-001)"),
     ("CS-TLS-012", "not_applicable", "H5: https.enable=false, HTTPS deliberately off (CS-SRV-001)"),
+    // Issue 11 item 5: the MS key is now compared with the installer default (-m password).
+    ("CS-SEC-007", "fail", "H2: -m defaults to `password`"),
+    // Issue 11 item 4: overrides weakening the global value; none on a fresh install.
+    ("CS-SCOPE-001", "pass", "no account_details/domain_details rows on a fresh install"),
+    ("CS-SCOPE-002", "pass", "no domain_details rows on a fresh install"),
+    ("CS-SCOPE-003", "pass", "no domain_details rows on a fresh install"),
+    ("CS-SCOPE-004", "pass", "no domain_details rows on a fresh install"),
     ("CS-TLS-009", "unknown", "8250 is not probed in a test tree (no --endpoint): the wire cannot confirm strictness"),
     ("CS-TLS-013", "pass", "§3.5/§6.3: the root CA key is RSA 2 x ca.framework.cert.keysize = 4096"),
     ("CS-TLS-014", "pass", "§6.3: the root CA is SHA256withRSA, valid 30 years"),

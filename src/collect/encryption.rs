@@ -228,9 +228,17 @@ impl MsKey {
                     key: Some(Plain(k)),
                     origin: format!("env {MS_KEY_ENV}"),
                 },
-                None => MsKey::none(format!(
-                    "encryption type env: {MS_KEY_ENV} is not set in the auditor's environment"
-                )),
+                None => match env_file_key(fs) {
+                    Some((k, path)) => MsKey {
+                        key: Some(Plain(k)),
+                        origin: format!("{MS_KEY_ENV} in {path}"),
+                    },
+                    None => MsKey::none(format!(
+                        "encryption type env: {MS_KEY_ENV} is set neither in the auditor's \
+                         environment nor in {}",
+                        ENV_FILES.join(" or ")
+                    )),
+                },
             },
             "web" => MsKey::none(
                 "encryption type web: the key is sent to the management server over port 8097 \
@@ -240,6 +248,56 @@ impl MsKey {
             _ => MsKey::none("unknown encryption type"),
         }
     }
+}
+
+/// The environment files of the management-server service (`EnvironmentFile=` of
+/// `packaging/systemd/cloudstack-management.service`; EL installs may keep a sysconfig copy).
+pub const ENV_FILES: &[&str] = &[
+    "/etc/default/cloudstack-management",
+    "/etc/sysconfig/cloudstack-management",
+];
+
+/// `CLOUD_SECRET_KEY=...` from the service's environment file under the root, with the
+/// file it came from (systemd syntax: optional quotes; `export` tolerated).
+fn env_file_key(fs: &RootFs) -> Option<(String, &'static str)> {
+    for path in ENV_FILES {
+        let Ok(b) = fs.read_capped(path, 64 * 1024) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&b);
+        for line in text.lines() {
+            let l = line.trim();
+            let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
+            let Some(v) = l
+                .strip_prefix(MS_KEY_ENV)
+                .and_then(|r| r.trim_start().strip_prefix('='))
+            else {
+                continue;
+            };
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+                .unwrap_or(v);
+            if !v.is_empty() {
+                return Some((v.to_string(), path));
+            }
+        }
+    }
+    None
+}
+
+/// Whether the key equals `candidate`, compared in constant time (over SHA-256 digests,
+/// so neither the length nor the first differing byte shows in the timing).
+pub fn key_equals(key: &str, candidate: &str) -> bool {
+    let a: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
+    let b: [u8; 32] = sha2::Sha256::digest(candidate.as_bytes()).into();
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
 }
 
 /// The first line of a key file, as `ClassLoader.getResourceAsStream("key")` +

@@ -125,7 +125,13 @@ pub const STEPS: &[Step] = &[
     Step {
         name: "database",
         // It also re-describes the ENC() secrets of the properties files once decrypted.
-        owns: &["cs.", "dbserver.", "secret.db.", "secret.server."],
+        owns: &[
+            "cs.",
+            "dbserver.",
+            "secret.db.",
+            "secret.server.",
+            "secret.ms_key",
+        ],
         after: &["properties"],
         run: database_step,
     },

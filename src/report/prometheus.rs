@@ -164,4 +164,30 @@ fn check_gauges(out: &mut String, report: &Report, base: &str) {
             })
             .collect(),
     );
+    // The names themselves stay out of labels (untrusted, unbounded); the count of items
+    // a finding concerns (domains, accounts, users, ...) is a bounded series per check.
+    gauge(
+        out,
+        "stackposture_check_items",
+        "Number of items (domains, accounts, users, privileges, settings) a failing check names; the names are in the other formats.",
+        report
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .filter_map(|r| {
+                let total: u64 = r
+                    .evidence
+                    .observed
+                    .iter()
+                    .filter_map(|o| o.named.as_ref().map(|n| n.total))
+                    .sum();
+                (total > 0).then(|| {
+                    (
+                        format!("{base},check=\"{}\",severity=\"{}\"", esc(&r.id), r.severity),
+                        total as f64,
+                    )
+                })
+            })
+            .collect(),
+    );
 }

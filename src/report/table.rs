@@ -119,6 +119,13 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
             let _ = writeln!(out, "   ({hidden} not applicable or hidden)");
         }
     }
+    remediation(&mut out, report);
+    out
+}
+
+/// `== Remediation`: for every failure, its remediation and the items it concerns (one
+/// per line, unwrapped, so each can be pasted).
+fn remediation(out: &mut String, report: &Report) {
     let findings: Vec<_> = view::sorted(report)
         .into_iter()
         .filter(|f| f.result.outcome == Outcome::Fail)
@@ -134,7 +141,12 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
             for l in &f.remediation {
                 let _ = writeln!(out, "    {l}");
             }
+            if !f.named.is_empty() {
+                let _ = writeln!(out, "    Concerned:");
+                for l in &f.named {
+                    let _ = writeln!(out, "    {l}");
+                }
+            }
         }
     }
-    out
 }

@@ -9,6 +9,7 @@
 use super::escape;
 use super::Report;
 use crate::evaluate::{CheckResult, Observation, Outcome};
+use crate::outcome::Named;
 
 /// Evidence values longer than this (in characters) are cut, with `...`.
 const MAX_VALUE_CHARS: usize = 160;
@@ -36,6 +37,9 @@ pub struct Finding<'a> {
     pub expected: Option<String>,
     pub rationale: Vec<String>,
     pub remediation: Vec<String>,
+    /// The items the evidence names (domains, accounts, users, ...), as
+    /// [`named_lines`] gives them: the list a remediation is applied to, item by item.
+    pub named: Vec<String>,
 }
 
 impl Finding<'_> {
@@ -95,7 +99,12 @@ pub fn of(r: &CheckResult) -> Finding<'_> {
         duty: escape::text(&r.duty).into_owned(),
         label,
         waived,
-        evidence: r.evidence.observed.iter().map(observation).collect(),
+        evidence: r
+            .evidence
+            .observed
+            .iter()
+            .flat_map(evidence_lines)
+            .collect(),
         waiver_note,
         why: r
             .reason
@@ -105,6 +114,14 @@ pub fn of(r: &CheckResult) -> Finding<'_> {
         expected: not_pass.then(|| escape::text(&r.evidence.expected).into_owned()),
         rationale: escape::lines(r.rationale.trim()),
         remediation: escape::lines(r.remediation.trim()),
+        named: r
+            .evidence
+            .observed
+            .iter()
+            .filter_map(|o| o.named.as_ref())
+            .filter(|n| n.total > 0)
+            .flat_map(named_lines)
+            .collect(),
     }
 }
 
@@ -151,6 +168,39 @@ pub fn failed_sources(report: &Report) -> Vec<String> {
             escape::text(&t).into_owned()
         })
         .collect()
+}
+
+/// The evidence lines of one observation: [`observation`], then the items it names
+/// (`  - item`, at most [`Named::MAX`]) and `  and N more (total T)` when there are more.
+pub fn evidence_lines(o: &Observation) -> Vec<String> {
+    let mut lines = vec![observation(o)];
+    if let Some(n) = &o.named {
+        lines.extend(named_lines(n));
+    }
+    lines
+}
+
+/// `  - item` lines and the `and N more (total T)` line, display-safe.
+pub fn named_lines(n: &Named) -> Vec<String> {
+    let shown: Vec<&String> = n.items.iter().take(Named::MAX).collect();
+    let mut lines: Vec<String> = shown
+        .iter()
+        .map(|i| {
+            let mut s = escape::text(i).into_owned();
+            if s.chars().count() > MAX_VALUE_CHARS {
+                s = s.chars().take(MAX_VALUE_CHARS - 3).collect::<String>() + "...";
+            }
+            format!("  - {s}")
+        })
+        .collect();
+    let total = n.total.max(shown.len() as u64);
+    if total > shown.len() as u64 {
+        lines.push(format!(
+            "  and {} more (total {total})",
+            total - shown.len() as u64
+        ));
+    }
+    lines
 }
 
 /// `fact = value`, `fact = value (default)` or `fact: reason (detail)`, display-safe.
@@ -251,6 +301,7 @@ mod tests {
                 missing: None,
                 default_applied: false,
                 source: "files".into(),
+                named: None,
             },
             Observation {
                 fact: "db.x".into(),
@@ -259,6 +310,7 @@ mod tests {
                 missing: Some(Missing::error("server says \x1b[2J\0")),
                 default_applied: false,
                 source: "db".into(),
+                named: None,
             },
             Observation {
                 fact: "s".into(),
@@ -267,6 +319,7 @@ mod tests {
                 missing: None,
                 default_applied: false,
                 source: "db".into(),
+                named: None,
             },
         ]);
         let f = of(&r);
@@ -287,5 +340,28 @@ mod tests {
         assert_eq!(f.evidence[1], "db.x: error (server says \\x1b[2J\\x00)");
         assert_eq!(f.evidence[2], "s = \"v\\\"\\\\\\x07\"");
         assert_eq!(f.why.as_deref(), Some("r\\u{202e}"));
+    }
+
+    #[test]
+    fn named_items_are_listed_escaped_and_bounded() {
+        let mut items: Vec<String> = (0..25).map(|i| format!("ROOT/d{i}")).collect();
+        items[0] = "ROOT/evil\x1b[2J\u{202e}".into();
+        let r = result(vec![Observation {
+            fact: "cs.domain_override.enable.user.2fa".into(),
+            field: Some("false_count".into()),
+            value: Some(25.into()),
+            missing: None,
+            default_applied: false,
+            source: "db".into(),
+            named: Some(Named { items, total: 30 }),
+        }]);
+        let f = of(&r);
+        assert_eq!(f.evidence.len(), 1 + Named::MAX + 1, "{:?}", f.evidence);
+        assert_eq!(f.evidence[1], "  - ROOT/evil\\x1b[2J\\u{202e}");
+        assert_eq!(f.evidence[2], "  - ROOT/d1");
+        assert_eq!(f.evidence[21], "  and 10 more (total 30)");
+        for l in &f.evidence {
+            assert!(!l.chars().any(escape::is_unsafe), "{l:?}");
+        }
     }
 }

@@ -58,7 +58,6 @@ const HARDENED_NOT_PASS: &[(&str, &str, &str)] = &[
 /// this test fail, naming the entry to remove.
 #[rustfmt::skip]
 const PENDING_OTHER_BRANCH: &[(&str, &str, u8, &str)] = &[
-    ("CS-DBS-001", "unknown", 5, "feat-db11: the narrow account cannot read mysql.user; its host is to be decided from CURRENT_USER() / SHOW GRANTS FOR CURRENT_USER() (127.0.0.1, not '%')"),
 ];
 
 /// The package layout of a tree.

@@ -2,8 +2,9 @@
 //! without 2FA, user 2 (`admin`), the schema version and role permissions.
 
 use super::session::{cell, cell_i64, sql_list, Session};
-use super::{Columns, SOURCE};
+use super::{scoped, Columns, SOURCE};
 use crate::facts::{Fact, Facts, Missing};
+use crate::outcome::Named;
 use mysql_async::Row;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -24,8 +25,17 @@ pub const OVERRIDE_KEYS: &[&str] = &[
 
 /// `cs.<kind>_override.<setting>` (kind `domain` or `account`): two queries whatever the
 /// table size: one scan giving, per setting, the total, the `true` count and the 20 most
-/// frequent values; and a sample naming who overrides (in id order, so it stops early).
-pub async fn overrides(s: &mut Session, kind: &str, cols: &Columns, db: &str, facts: &mut Facts) {
+/// frequent values; and one naming, per (setting, value), the first [`Named::MAX`] owners
+/// ([`scoped::named_sql`]), from which the fact names who overrides, and who weakens the
+/// global value (`globals`: the global value of each compared setting).
+pub async fn overrides(
+    s: &mut Session,
+    kind: &str,
+    cols: &Columns,
+    db: &str,
+    globals: &BTreeMap<String, String>,
+    facts: &mut Facts,
+) {
     let prefix = format!("cs.{kind}_override.");
     let src = format!("{SOURCE}:{db}.{kind}_details");
     if !cols.has(&format!("{kind}_details"), "name") {
@@ -49,29 +59,17 @@ pub async fn overrides(s: &mut Session, kind: &str, cols: &Columns, db: &str, fa
             return;
         }
     };
-    let (owner_table, owner_col, name_col) = if kind == "domain" {
-        ("domain", "domain_id", "path")
-    } else {
-        ("account", "account_id", "account_name")
-    };
-    let names_ok = cols.has(owner_table, name_col);
-    let sample_sql = format!(
-        "SELECT x.name, x.{owner_col}, {}, x.value FROM {kind}_details x {} \
-         WHERE x.name IN ({keys}) ORDER BY x.id LIMIT 200",
-        if names_ok {
-            format!("o.{name_col}")
-        } else {
-            "NULL".into()
-        },
-        if names_ok {
-            format!("LEFT JOIN {owner_table} o ON o.id = x.{owner_col}")
-        } else {
-            String::new()
-        }
-    );
-    // Each fact holds both replies: without the sample it would be incomplete, so the
+    // Each fact holds both replies: without the names it would be incomplete, so the
     // namespace is then unknown too (found by the soak in bench/hostile-db.sh).
-    let sample = match s.query(&sample_sql, 4).await {
+    let named = match s.query(&scoped::named_sql(kind, cols, &keys), 7).await {
+        Ok(r) if r.len() >= scoped::MAX_NAMED_ROWS => {
+            let m = Missing::unsupported(format!(
+                "more than {} distinct {kind} overrides: not named",
+                scoped::MAX_NAMED_ROWS
+            ));
+            facts.namespace_missing(&prefix, &src, m.reason, m.detail);
+            return;
+        }
         Ok(r) => r,
         Err(m) => {
             facts.namespace_missing(&prefix, &src, m.reason, m.detail);
@@ -79,12 +77,19 @@ pub async fn overrides(s: &mut Session, kind: &str, cols: &Columns, db: &str, fa
         }
     };
     facts.namespace_complete(&prefix, &src);
-    for (name, v) in override_values(kind, &agg, &sample) {
+    let groups = scoped::groups(kind, &named);
+    for (name, mut v) in override_values(&agg) {
+        let mine: Vec<&scoped::Group> = groups.iter().filter(|g| g.name == name).collect();
+        // Account scope is read only for Account-scope settings (ConfigKey.Scope.Account);
+        // the other settings' account_details rows are never consulted.
+        let applies = kind == "domain" || name == "api.allowed.source.cidr.list";
+        let global = globals.get(&name).filter(|_| applies).map(String::as_str);
+        scoped::annotate(kind, &mut v, &mine, global);
         facts.set(format!("{prefix}{name}"), &src, v);
     }
 }
 
-fn override_values(kind: &str, agg: &[Row], sample: &[Row]) -> BTreeMap<String, Value> {
+fn override_values(agg: &[Row]) -> BTreeMap<String, Value> {
     let mut per: BTreeMap<String, Value> = BTreeMap::new();
     for r in agg {
         let (Some(name), Some(c), Some(tot)) = (cell(r, 0), cell_i64(r, 2), cell_i64(r, 3)) else {
@@ -92,24 +97,11 @@ fn override_values(kind: &str, agg: &[Row], sample: &[Row]) -> BTreeMap<String, 
         };
         // Boolean.parseBoolean: only "true" (any case) is true.
         let t = cell_i64(r, 4).unwrap_or(0);
-        let e = per.entry(name).or_insert_with(|| {
-            json!({"count": tot, "true_count": t, "false_count": tot - t, "values": {}, "sample": []})
-        });
+        let e = per.entry(name).or_insert_with(
+            || json!({"count": tot, "true_count": t, "false_count": tot - t, "values": {}}),
+        );
         if let Some(m) = e["values"].as_object_mut() {
             m.insert(cell(r, 1).unwrap_or_default(), Value::from(c));
-        }
-    }
-    let id_key = format!("{kind}_id");
-    for r in sample {
-        let Some(name) = cell(r, 0) else { continue };
-        if let Some(a) = per.get_mut(&name).and_then(|e| e["sample"].as_array_mut()) {
-            if a.len() < 50 {
-                a.push(json!({
-                    id_key.as_str(): cell_i64(r, 1),
-                    kind: cell(r, 2),
-                    "value": cell(r, 3),
-                }));
-            }
         }
     }
     per
@@ -130,8 +122,13 @@ async fn admins_without_2fa(s: &mut Session, cols: &Columns, src: &str, facts: &
         return;
     }
     let dom = cols.has("domain", "path");
+    let acct = if cols.has("account", "account_name") {
+        "a.account_name"
+    } else {
+        "NULL"
+    };
     let sql = format!(
-        "SELECT u.id, u.username, a.type, {}, COUNT(*) OVER () FROM user u \
+        "SELECT u.id, u.username, a.type, {}, COUNT(*) OVER (), {acct} FROM user u \
          JOIN account a ON a.id = u.account_id {} \
          WHERE u.removed IS NULL AND a.removed IS NULL AND a.type IN (1, 2) AND a.id <> 1 \
          AND u.state = 'enabled' AND u.is_user_2fa_enabled = 0 ORDER BY u.id LIMIT 100",
@@ -142,24 +139,55 @@ async fn admins_without_2fa(s: &mut Session, cols: &Columns, src: &str, facts: &
             ""
         }
     );
-    match s.query(&sql, 5).await {
+    match s.query(&sql, 6).await {
         Ok(rows) => {
             let count = rows.first().and_then(|r| cell_i64(r, 4)).unwrap_or(0);
+            let role = |r: &Row| {
+                if cell_i64(r, 2) == Some(1) {
+                    "root_admin"
+                } else {
+                    "domain_admin"
+                }
+            };
             let list: Vec<Value> = rows
                 .iter()
                 .map(|r| {
                     json!({
                         "id": cell_i64(r, 0),
                         "username": cell(r, 1),
-                        "role": if cell_i64(r, 2) == Some(1) { "root_admin" } else { "domain_admin" },
+                        "role": role(r),
                         "domain": cell(r, 3),
+                        "account": cell(r, 5),
                     })
                 })
                 .collect();
-            facts.set(key, src, json!({"count": count, "users": list}));
+            let items: Vec<String> = rows
+                .iter()
+                .take(Named::MAX)
+                .map(|r| user_label(r, role(r)))
+                .collect();
+            let mut n = Named::to_json(&items);
+            n["total"] = Value::from(count);
+            facts.set(
+                key,
+                src,
+                json!({"count": count, "users": list, "names": {"count": n}}),
+            );
         }
         Err(m) => facts.insert(key, Fact::from_missing(src, m)),
     }
+}
+
+/// `user bob of account ops in ROOT/eng (domain_admin)`.
+fn user_label(r: &Row, role: &str) -> String {
+    let user = cell(r, 1).unwrap_or_else(|| format!("id {}", cell(r, 0).unwrap_or_default()));
+    let acct = cell(r, 5)
+        .map(|a| format!(" of account {a}"))
+        .unwrap_or_default();
+    let dom = cell(r, 3)
+        .map(|p| format!(" in {}", scoped::domain_path(&p)))
+        .unwrap_or_default();
+    format!("user {user}{acct}{dom} ({role})")
 }
 
 /// User 2 (`admin`): H1 re-enables it with password `password` at every start when it

@@ -12,10 +12,10 @@ const SRC: &str = "db:server";
 pub async fn collect(s: &mut Session, facts: &mut Facts) {
     facts.namespace_complete("dbserver.", SRC);
     current_user(s, facts).await;
-    let fact = match s.query("SHOW GRANTS", 1).await {
+    let fact = match s.query("SHOW GRANTS FOR CURRENT_USER()", 1).await {
         Ok(rows) => {
             let lines: Vec<String> = rows.iter().filter_map(|r| cell(r, 0)).collect();
-            Fact::value(SRC, parse_grants(&lines))
+            grants_fact(&lines)
         }
         Err(m) => Fact::from_missing(SRC, m),
     };
@@ -56,14 +56,16 @@ async fn current_user(s: &mut Session, facts: &mut Facts) {
             facts.set("dbserver.user_hosts", SRC, hosts);
         }
         Err(m) => {
-            facts.insert("dbserver.user_hosts", Fact::from_missing(SRC, m.clone()));
-            // The server itself matched this login to the `'%'` account: that account
-            // exists, whatever mysql.user would say (H11, the installer's cloud@'%').
-            if h == "%" {
-                facts.set("dbserver.user_any_host", "db:server:CURRENT_USER()", true);
-            } else {
-                facts.insert("dbserver.user_any_host", Fact::from_missing(SRC, m));
-            }
+            facts.insert("dbserver.user_hosts", Fact::from_missing(SRC, m));
+            // Without mysql.user, the account in use decides: the server matched this
+            // login to CURRENT_USER(), and its host part says where that account may
+            // connect from (`%`: anywhere, H11's cloud@'%'). Other accounts of the same
+            // name are not visible to an account that cannot read mysql.user.
+            facts.set(
+                "dbserver.user_any_host",
+                "db:server:CURRENT_USER()",
+                h == "%",
+            );
         }
     }
 }
@@ -96,52 +98,20 @@ async fn variables(s: &mut Session, facts: &mut Facts) {
     }
 }
 
-/// Summarises `SHOW GRANTS` lines without keeping them (older servers print password
-/// hashes in them): privileges per object, and whether any grant has GRANT OPTION.
-pub fn parse_grants(lines: &[String]) -> Value {
-    let mut all_on: Vec<String> = Vec::new();
-    let mut global: Vec<String> = Vec::new();
-    let mut grant_option = false;
-    let mut roles = 0;
-    for l in lines {
-        let up = l.to_ascii_uppercase();
-        if up.contains("WITH GRANT OPTION") {
-            grant_option = true;
-        }
-        let Some(rest) = up.strip_prefix("GRANT ") else {
-            continue;
-        };
-        let Some((privs, tail)) = rest.split_once(" ON ") else {
-            roles += 1;
-            continue;
-        };
-        let object = tail
-            .split(" TO ")
-            .next()
-            .unwrap_or("")
-            .replace('`', "")
-            .trim()
-            .to_ascii_lowercase();
-        let privs = privs.trim();
-        if object == "*.*" {
-            global.extend(
-                privs
-                    .split(',')
-                    .map(|p| p.trim().to_string())
-                    .filter(|p| !p.is_empty() && p != "USAGE"),
-            );
-        }
-        if privs.starts_with("ALL") {
-            all_on.push(object);
-        }
+/// `dbserver.grants` from the lines of `SHOW GRANTS FOR CURRENT_USER()`: unknown when a
+/// line is not understood, or when privileges come through roles (not expanded).
+fn grants_fact(lines: &[String]) -> Fact {
+    match super::grants::parse_grants(lines) {
+        Ok(v) if v["role_grants"].as_u64().unwrap_or(0) > 0 => Fact::from_missing(
+            SRC,
+            Missing::unsupported(format!(
+                "{} role(s) granted to the account: privileges through roles are not expanded",
+                v["role_grants"]
+            )),
+        ),
+        Ok(v) => Fact::value(SRC, v),
+        Err(e) => Fact::from_missing(SRC, Missing::unsupported(e)),
     }
-    json!({
-        "all_privileges_on": all_on,
-        "global_privileges": global,
-        "with_grant_option": grant_option,
-        "all_on_everything": all_on.iter().any(|o| o == "*.*"),
-        "role_grants": roles,
-    })
 }
 
 /// Most management servers recorded in `cs.mshost`.
@@ -200,13 +170,16 @@ mod tests {
 
     #[test]
     fn grants_summary_drops_hashes() {
-        let g = parse_grants(&[
+        let f = grants_fact(&[
             "GRANT PROCESS ON *.* TO `cloud`@`%` IDENTIFIED BY PASSWORD '*ABCDEF'".into(),
             "GRANT ALL PRIVILEGES ON `cloud`.* TO `cloud`@`%` WITH GRANT OPTION".into(),
         ]);
+        let g = f.value.unwrap();
         assert!(!g.to_string().contains("ABCDEF"));
         assert_eq!(g["all_privileges_on"], json!(["cloud.*"]));
         assert_eq!(g["global_privileges"], json!(["PROCESS"]));
         assert_eq!(g["with_grant_option"], json!(true));
+        let r = grants_fact(&["GRANT `r1` TO `cloud`@`%`".into()]);
+        assert!(r.value.is_none() && r.missing.is_some());
     }
 }

@@ -11,15 +11,20 @@
 //! panic inside the driver (hostile server) is contained and reported the same way.
 //!
 //! Queries (a fixed number, whatever the number of domains, accounts or users): the
-//! schema's columns from `information_schema`, `configuration` ([`settings`]), two
-//! aggregates and two samples over `domain_details`/`account_details`, admin users without
-//! 2FA, user 2, `version`, role permissions ([`accounts`]), `mshost`, and the server-side
-//! facts (`SHOW GRANTS`, `CURRENT_USER()`, variables, `mysql.user`) ([`dbserver`]).
+//! schema's columns from `information_schema`, `configuration` ([`settings`], which also
+//! classifies the Hidden/Secure ciphertexts V1/V2), two aggregates and two name lists over
+//! `domain_details`/`account_details` ([`accounts`], compared with the global values in
+//! [`scoped`]), admin users without 2FA, user 2, `version`, role permissions, `mshost`, and
+//! the server-side facts (`SHOW GRANTS FOR CURRENT_USER()` parsed by [`grants`],
+//! `CURRENT_USER()`, variables, `mysql.user`) ([`dbserver`]). Counts come with the names
+//! of what they count (`names.<field>`, see [`crate::outcome::Named`]).
 //! Facts: see `docs/facts.md`.
 
 pub mod accounts;
 pub mod dbserver;
+pub mod grants;
 pub mod options;
+pub mod scoped;
 pub mod session;
 pub mod settings;
 pub mod target;
@@ -180,24 +185,44 @@ async fn run(
     let db = target.db.as_str();
     let src = format!("{SOURCE}:{db}.configuration");
     settings::collect(s, &cols.0["configuration"], keys, fp_key, &src, facts).await?;
-    accounts::overrides(s, "domain", &cols, db, facts).await;
+    let globals = global_values(facts);
+    accounts::overrides(s, "domain", &cols, db, &globals, facts).await;
     match s2 {
         // The account_details scan on the second connection, the rest meanwhile on the first.
         Some(mut s2) => {
             let mut acct = Facts::new();
             tokio::join!(
-                accounts::overrides(&mut s2, "account", &cols, db, &mut acct),
+                accounts::overrides(&mut s2, "account", &cols, db, &globals, &mut acct),
                 rest(s, &cols, db, facts)
             );
             s2.close().await;
             facts.merge(acct);
         }
         None => {
-            accounts::overrides(s, "account", &cols, db, facts).await;
+            accounts::overrides(s, "account", &cols, db, &globals, facts).await;
             rest(s, &cols, db, facts).await;
         }
     }
     Ok(())
+}
+
+/// The global value of each setting whose overrides are compared with it
+/// ([`scoped::GLOBAL_DEFAULTS`]): the `configuration` value, else the code default.
+fn global_values(facts: &Facts) -> BTreeMap<String, String> {
+    scoped::GLOBAL_DEFAULTS
+        .iter()
+        .map(|(name, default)| {
+            let v = facts
+                .get(&format!("cs.setting.{name}"))
+                .and_then(|f| {
+                    f.value
+                        .as_ref()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                })
+                .unwrap_or_else(|| default.to_string());
+            (name.to_string(), v)
+        })
+        .collect()
 }
 
 /// The queries after the settings and the domain overrides, in order.
@@ -254,6 +279,32 @@ fn redescribe_secrets(
     }
 }
 
+/// `secret.ms_key`: whether the management-server key is the installer default
+/// `password` (H2: `cloudstack-setup-databases -m` defaults to it). Compared in constant
+/// time; the key itself never leaves this function.
+fn record_ms_key(ms_key: &MsKey, facts: &mut Facts) {
+    let key = "secret.ms_key";
+    let src = format!("key:{}", ms_key.origin);
+    match ms_key.get() {
+        Some(k) => facts.set(
+            key,
+            &src,
+            serde_json::json!({
+                "present": true,
+                "known_default": encryption::key_equals(k, "password"),
+                "origin": ms_key.origin,
+            }),
+        ),
+        None => facts.insert(
+            key,
+            crate::facts::Fact::from_missing(
+                "key",
+                Missing::not_collected(format!("management-server key: {}", ms_key.origin)),
+            ),
+        ),
+    }
+}
+
 /// Entry point from `collect::collect`: decrypts ENC() metadata, then reads settings
 /// from the export or the database.
 pub fn run_all(
@@ -270,6 +321,9 @@ pub fn run_all(
             .map(|s| s.expose().to_string())
     };
     let keys = db_props.map(|p| keys(fs, p, opts.key_file.as_deref(), env_key()));
+    if let Some(k) = &keys {
+        record_ms_key(&k.ms_key, facts);
+    }
     if let (Some(p), Some(k)) = (db_props, &keys) {
         redescribe_secrets("db", p, &k.ms_key, fp_key, facts);
     }
