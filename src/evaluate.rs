@@ -8,10 +8,13 @@
 
 use crate::catalog::{Absent, Check, Env, Expr, Leaf, Profile};
 use crate::facts::{Facts, Missing, MissingReason};
+use by_release::Release;
 use serde_json::Value;
 
 pub use crate::catalog::value::{get_path, java_bool, toml_to_json};
 pub use crate::dates::parse_rfc3339;
+
+mod by_release;
 pub use crate::outcome::{CheckResult, Evidence, Observation, Outcome};
 
 /// Inputs that are not facts: the reference time (unix seconds) for date conditions.
@@ -65,6 +68,7 @@ pub fn evaluate_check(
         },
         facts,
         observed: Vec::new(),
+        release: None,
     };
     let (outcome, reason) = ev.run(check);
     CheckResult {
@@ -90,6 +94,8 @@ struct Evaluator<'a> {
     env: Env<'a>,
     facts: &'a Facts,
     observed: Vec<Observation>,
+    /// The installed release, worked out on first use (`settings::installed_release`).
+    release: Option<Release>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -192,6 +198,11 @@ impl<'a> Evaluator<'a> {
         };
         let missing = match (&fact.missing, value) {
             (Some(m), _) => m.clone(),
+            // A NULL setting is not a value: CloudStack applies the release's default.
+            (None, Some(Value::Null)) if l.fact.starts_with("cs.setting.") => Missing {
+                reason: MissingReason::Absent,
+                detail: "the value is NULL: the release's default applies".into(),
+            },
             (None, None) => Missing {
                 reason: MissingReason::Absent,
                 detail: format!("field {} is not in the fact", field.unwrap_or("")),
@@ -218,6 +229,10 @@ impl<'a> Evaluator<'a> {
             self.push(obs);
             return Tri::Unknown(format!("{what}: {}{detail}", reason.as_str()));
         }
+        if let Some(t) = self.setting_not_in_release(l) {
+            self.push(obs);
+            return t;
+        }
         if let Some(b) = l.test.when_absent() {
             self.push(obs);
             return tri(b);
@@ -228,10 +243,26 @@ impl<'a> Evaluator<'a> {
             Absent::NotApplicable => Tri::NotApplicable(format!("{what} is absent")),
             Absent::Unknown => Tri::Unknown(format!("{what} is absent")),
             Absent::Default(d) => {
+                let d = match self.release_default(l, d) {
+                    Ok((d, note)) => {
+                        if let (Some(n), Some(m)) = (note, obs.missing.as_mut()) {
+                            m.detail = if m.detail.is_empty() {
+                                n
+                            } else {
+                                format!("{}; {n}", m.detail)
+                            };
+                        }
+                        d
+                    }
+                    Err(t) => {
+                        self.push(obs);
+                        return t;
+                    }
+                };
                 obs.value = Some(d.clone());
                 obs.default_applied = true;
                 self.push(obs);
-                return self.apply(l, d);
+                return self.apply(l, &d);
             }
         };
         self.push(obs);
