@@ -87,6 +87,7 @@ pub fn evaluate_check(
         references: check.references.clone(),
         tags: check.tags.clone(),
         waiver: None,
+        skipped: None,
     }
 }
 

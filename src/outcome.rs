@@ -80,4 +80,37 @@ pub struct CheckResult {
     /// An operator's waiver for this finding (see `waivers`); the outcome is unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<AppliedWaiver>,
+    /// Set on an `unknown` result whose every uncollected fact was left out by the
+    /// operator's choice (`--no-db`, `--host-state never`, ...): that choice, by source.
+    /// JUnit shows such a result as skipped (schema 1.2.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl CheckResult {
+    /// Marks the result skipped when it is unknown only because of sources the operator
+    /// chose not to collect; a real collection failure among its facts keeps it unknown.
+    pub fn mark_skipped(&mut self, facts: &crate::facts::Facts) {
+        if self.outcome != Outcome::Unknown {
+            return;
+        }
+        let mut why: Vec<String> = Vec::new();
+        for o in &self.evidence.observed {
+            let Some(m) = &o.missing else { continue };
+            if m.reason.is_known_absent() {
+                continue;
+            }
+            match facts.skipped_choice_for(&o.fact) {
+                Some(s) if m.reason == crate::facts::MissingReason::NotCollected => {
+                    if !why.contains(&s.reason) {
+                        why.push(s.reason.clone());
+                    }
+                }
+                _ => return,
+            }
+        }
+        if !why.is_empty() {
+            self.skipped = Some(format!("not collected by choice: {}", why.join("; ")));
+        }
+    }
 }

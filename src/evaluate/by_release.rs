@@ -6,6 +6,8 @@
 use super::{Evaluator, Tri};
 use crate::catalog::history::{installed_release, SettingHistory};
 use crate::catalog::Leaf;
+use crate::facts::Missing;
+use crate::outcome::Observation;
 use crate::vuln::version::Version;
 use serde_json::Value;
 
@@ -41,7 +43,7 @@ impl Evaluator<'_> {
         }
         let since = h.since_text();
         let name = h.name().to_string();
-        match self.release() {
+        let t = match self.release() {
             Release::Known(r, _) if h.present_in(r) => None,
             Release::Known(r, src) => Some(Tri::NotApplicable(format!(
                 "setting {name} was added in {since}; installed {r} ({src})"
@@ -49,7 +51,28 @@ impl Evaluator<'_> {
             Release::Unknown(why) => Some(Tri::Unknown(format!(
                 "setting {name} was added in {since} and has no row; the installed release is unknown ({why})"
             ))),
+        };
+        if matches!(t, Some(Tri::Unknown(_))) {
+            self.observe_release();
         }
+        t
+    }
+
+    /// Records how `cs.version` was seen, as evidence of an unknown release.
+    fn observe_release(&mut self) {
+        let key = "cs.version";
+        let fact = self.facts.get(key);
+        self.push(Observation {
+            fact: key.into(),
+            field: None,
+            value: fact.as_ref().and_then(|f| f.value.clone()),
+            missing: match &fact {
+                Some(f) => f.missing.clone(),
+                None => Some(Missing::not_collected("no collector produced this fact")),
+            },
+            default_applied: false,
+            source: fact.map(|f| f.source.clone()).unwrap_or_default(),
+        });
     }
 
     /// The default a missing setting takes: the installed release's when the history
@@ -77,9 +100,13 @@ impl Evaluator<'_> {
             Release::Unknown(_) if h.default_never_changed_from(&d_text) => {
                 Ok((d.clone(), None))
             }
-            Release::Unknown(why) => Err(Tri::Unknown(format!(
-                "the default of {name} changed between releases and the installed release is unknown ({why})"
-            ))),
+            Release::Unknown(why) => {
+                let t = Tri::Unknown(format!(
+                    "the default of {name} changed between releases and the installed release is unknown ({why})"
+                ));
+                self.observe_release();
+                Err(t)
+            }
         }
     }
 }

@@ -141,7 +141,7 @@ pub fn failed_sources(report: &Report) -> Vec<String> {
     report
         .sources
         .iter()
-        .filter(|(_, s)| s.status != "ok")
+        .filter(|(k, s)| s.status != "ok" && !report.skipped_sources.contains_key(*k))
         .map(|(k, s)| {
             let t = if s.detail.is_empty() {
                 format!("{k} ({})", s.status)
@@ -149,6 +149,19 @@ pub fn failed_sources(report: &Report) -> Vec<String> {
                 format!("{k} ({}: {})", s.status, s.detail)
             };
             escape::text(&t).into_owned()
+        })
+        .collect()
+}
+
+/// The sources the operator chose not to collect: `db: why (cs.*, dbserver.*)`,
+/// display-safe.
+pub fn skipped_sources(report: &Report) -> Vec<String> {
+    report
+        .skipped_sources
+        .iter()
+        .map(|(k, s)| {
+            let ns: Vec<String> = s.namespaces.iter().map(|n| format!("{n}*")).collect();
+            escape::text(&format!("{k}: {} ({})", s.reason, ns.join(", "))).into_owned()
         })
         .collect()
 }
@@ -233,6 +246,7 @@ mod tests {
             references: vec![],
             tags: vec![],
             waiver: None,
+            skipped: None,
         }
     }
 
