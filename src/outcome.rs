@@ -114,3 +114,71 @@ impl CheckResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Facts, MissingReason};
+
+    fn unknown_reading(keys: &[&str]) -> CheckResult {
+        CheckResult {
+            id: "X-Y-1".into(),
+            title: String::new(),
+            duty: String::new(),
+            severity: Severity::Low,
+            outcome: Outcome::Unknown,
+            reason: None,
+            evidence: Evidence {
+                expected: String::new(),
+                observed: keys
+                    .iter()
+                    .map(|k| Observation {
+                        fact: k.to_string(),
+                        field: None,
+                        value: None,
+                        missing: Some(Missing::new(MissingReason::NotCollected, "x")),
+                        default_applied: false,
+                        source: String::new(),
+                    })
+                    .collect(),
+            },
+            rationale: String::new(),
+            remediation: String::new(),
+            references: vec![],
+            tags: vec![],
+            waiver: None,
+            skipped: None,
+        }
+    }
+
+    #[test]
+    fn skipped_only_when_every_missing_fact_was_left_out_by_choice() {
+        let mut f = Facts::new();
+        f.skipped_by_choice(
+            "db",
+            &["cs.", "dbserver."],
+            "database collection disabled (--no-db)",
+        );
+        f.namespace_missing("tls.", "tls", MissingReason::Timeout, "slow");
+        let mut r = unknown_reading(&["cs.setting.a", "dbserver.grants"]);
+        r.mark_skipped(&f);
+        assert_eq!(
+            r.skipped.as_deref(),
+            Some("not collected by choice: database collection disabled (--no-db)")
+        );
+        // One fact from a source that failed: a real unknown, not skipped.
+        let mut r = unknown_reading(&["cs.setting.a", "tls.https.protocols"]);
+        r.mark_skipped(&f);
+        assert_eq!(r.skipped, None);
+        // A namespace completed under a skipped prefix is not the choice's doing.
+        f.namespace_complete("cs.setting.", "export:x");
+        let mut r = unknown_reading(&["cs.setting.a"]);
+        r.mark_skipped(&f);
+        assert_eq!(r.skipped, None);
+        // Only unknowns are ever marked.
+        let mut r = unknown_reading(&["cs.version"]);
+        r.outcome = Outcome::Fail;
+        r.mark_skipped(&f);
+        assert_eq!(r.skipped, None);
+    }
+}

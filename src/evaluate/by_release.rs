@@ -97,9 +97,7 @@ impl Evaluator<'_> {
                 )),
                 Err(e) => Err(Tri::Unknown(format!("{e}; installed {r} ({src})"))),
             },
-            Release::Unknown(_) if h.default_never_changed_from(&d_text) => {
-                Ok((d.clone(), None))
-            }
+            Release::Unknown(_) if h.default_never_changed_from(&d_text) => Ok((d.clone(), None)),
             Release::Unknown(why) => {
                 let t = Tri::Unknown(format!(
                     "the default of {name} changed between releases and the installed release is unknown ({why})"
