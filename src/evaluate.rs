@@ -243,31 +243,35 @@ impl<'a> Evaluator<'a> {
             Absent::Fail => Tri::False,
             Absent::NotApplicable => Tri::NotApplicable(format!("{what} is absent")),
             Absent::Unknown => Tri::Unknown(format!("{what} is absent")),
-            Absent::Default(d) => {
-                let d = match self.release_default(l, d) {
-                    Ok((d, note)) => {
-                        if let (Some(n), Some(m)) = (note, obs.missing.as_mut()) {
-                            m.detail = if m.detail.is_empty() {
-                                n
-                            } else {
-                                format!("{}; {n}", m.detail)
-                            };
-                        }
-                        d
-                    }
-                    Err(t) => {
-                        self.push(obs);
-                        return t;
-                    }
-                };
-                obs.value = Some(d.clone());
-                obs.default_applied = true;
-                self.push(obs);
-                return self.apply(l, &d);
-            }
+            Absent::Default(d) => return self.with_default(l, d, obs),
         };
         self.push(obs);
         outcome
+    }
+
+    /// An absent fact read as its default: the installed release's when the setting's
+    /// history records one (the observation says which), else the check's `d`.
+    fn with_default(&mut self, l: &'a Leaf, d: &Value, mut obs: Observation) -> Tri {
+        let d = match self.release_default(l, d) {
+            Ok((d, note)) => {
+                if let (Some(n), Some(m)) = (note, obs.missing.as_mut()) {
+                    m.detail = if m.detail.is_empty() {
+                        n
+                    } else {
+                        format!("{}; {n}", m.detail)
+                    };
+                }
+                d
+            }
+            Err(t) => {
+                self.push(obs);
+                return t;
+            }
+        };
+        obs.value = Some(d.clone());
+        obs.default_applied = true;
+        self.push(obs);
+        self.apply(l, &d)
     }
 
     fn apply(&mut self, l: &'a Leaf, v: &Value) -> Tri {
