@@ -13,9 +13,9 @@ use serde_json::Value;
 
 pub use crate::catalog::value::{get_path, java_bool, toml_to_json};
 pub use crate::dates::parse_rfc3339;
+pub use crate::outcome::{CheckResult, Evidence, Observation, Outcome};
 
 mod by_release;
-pub use crate::outcome::{CheckResult, Evidence, Observation, Outcome};
 
 /// Inputs that are not facts: the reference time (unix seconds) for date conditions.
 #[derive(Debug, Clone, Copy)]
@@ -95,7 +95,7 @@ struct Evaluator<'a> {
     env: Env<'a>,
     facts: &'a Facts,
     observed: Vec<Observation>,
-    /// The installed release, worked out on first use (`settings::installed_release`).
+    /// The installed release, worked out on first use (`catalog::history::installed_release`).
     release: Option<Release>,
 }
 
