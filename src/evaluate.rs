@@ -8,11 +8,14 @@
 
 use crate::catalog::{Absent, Check, Env, Expr, Leaf, Profile};
 use crate::facts::{Facts, Missing, MissingReason};
+use by_release::Release;
 use serde_json::Value;
 
 pub use crate::catalog::value::{get_path, java_bool, toml_to_json};
 pub use crate::dates::parse_rfc3339;
 pub use crate::outcome::{CheckResult, Evidence, Observation, Outcome};
+
+mod by_release;
 
 /// Inputs that are not facts: the reference time (unix seconds) for date conditions.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +68,7 @@ pub fn evaluate_check(
         },
         facts,
         observed: Vec::new(),
+        release: None,
     };
     let (outcome, reason) = ev.run(check);
     CheckResult {
@@ -83,6 +87,7 @@ pub fn evaluate_check(
         references: check.references.clone(),
         tags: check.tags.clone(),
         waiver: None,
+        skipped: None,
     }
 }
 
@@ -90,6 +95,8 @@ struct Evaluator<'a> {
     env: Env<'a>,
     facts: &'a Facts,
     observed: Vec<Observation>,
+    /// The installed release, worked out on first use (`catalog::history::installed_release`).
+    release: Option<Release>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -193,6 +200,11 @@ impl<'a> Evaluator<'a> {
         };
         let missing = match (&fact.missing, value) {
             (Some(m), _) => m.clone(),
+            // A NULL setting is not a value: CloudStack applies the release's default.
+            (None, Some(Value::Null)) if l.fact.starts_with("cs.setting.") => Missing {
+                reason: MissingReason::Absent,
+                detail: "the value is NULL: the release's default applies".into(),
+            },
             (None, None) => Missing {
                 reason: MissingReason::Absent,
                 detail: format!("field {} is not in the fact", field.unwrap_or("")),
@@ -222,6 +234,10 @@ impl<'a> Evaluator<'a> {
             self.push(obs);
             return Tri::Unknown(format!("{what}: {}{detail}", reason.as_str()));
         }
+        if let Some(t) = self.setting_not_in_release(l) {
+            self.push(obs);
+            return t;
+        }
         if let Some(b) = l.test.when_absent() {
             self.push(obs);
             return tri(b);
@@ -231,15 +247,35 @@ impl<'a> Evaluator<'a> {
             Absent::Fail => Tri::False,
             Absent::NotApplicable => Tri::NotApplicable(format!("{what} is absent")),
             Absent::Unknown => Tri::Unknown(format!("{what} is absent")),
-            Absent::Default(d) => {
-                obs.value = Some(d.clone());
-                obs.default_applied = true;
-                self.push(obs);
-                return self.apply(l, d);
-            }
+            Absent::Default(d) => return self.with_default(l, d, obs),
         };
         self.push(obs);
         outcome
+    }
+
+    /// An absent fact read as its default: the installed release's when the setting's
+    /// history records one (the observation says which), else the check's `d`.
+    fn with_default(&mut self, l: &'a Leaf, d: &Value, mut obs: Observation) -> Tri {
+        let d = match self.release_default(l, d) {
+            Ok((d, note)) => {
+                if let (Some(n), Some(m)) = (note, obs.missing.as_mut()) {
+                    m.detail = if m.detail.is_empty() {
+                        n
+                    } else {
+                        format!("{}; {n}", m.detail)
+                    };
+                }
+                d
+            }
+            Err(t) => {
+                self.push(obs);
+                return t;
+            }
+        };
+        obs.value = Some(d.clone());
+        obs.default_applied = true;
+        self.push(obs);
+        self.apply(l, &d)
     }
 
     fn apply(&mut self, l: &'a Leaf, v: &Value) -> Tri {

@@ -186,6 +186,15 @@ pub struct SourceStatus {
     pub detail: String,
 }
 
+/// A source the operator chose not to collect (`--no-db`, `--host-state never`, an
+/// offline settings export, endpoints not probed), as opposed to one that failed: why,
+/// and the namespaces left `not_collected` by that choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub reason: String,
+    pub namespaces: Vec<String>,
+}
+
 /// The audit's record: every fact, with where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
@@ -208,6 +217,9 @@ pub struct Facts {
     pub namespaces: BTreeMap<String, Fact>,
     #[serde(default)]
     pub facts: BTreeMap<String, Fact>,
+    /// Sources not collected by the operator's choice, by source id (see [`Skipped`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, Skipped>,
 }
 
 impl Default for Facts {
@@ -226,6 +238,7 @@ impl Facts {
             sources: BTreeMap::new(),
             namespaces: BTreeMap::new(),
             facts: BTreeMap::new(),
+            skipped: BTreeMap::new(),
         }
     }
 
@@ -292,6 +305,43 @@ impl Facts {
             .insert(prefix.to_string(), Fact::missing(source, reason, detail));
     }
 
+    /// Declares that the operator chose not to collect `source`: its namespaces are
+    /// `not_collected` with `reason`, and the choice is recorded in `skipped`.
+    pub fn skipped_by_choice(&mut self, source: &str, prefixes: &[&str], reason: &str) {
+        for p in prefixes {
+            self.namespace_missing(p, source, MissingReason::NotCollected, reason);
+        }
+        let e = self
+            .skipped
+            .entry(source.to_string())
+            .or_insert_with(|| Skipped {
+                reason: reason.to_string(),
+                namespaces: Vec::new(),
+            });
+        for p in prefixes {
+            if !e.namespaces.iter().any(|q| q == p) {
+                e.namespaces.push(p.to_string());
+            }
+        }
+        e.namespaces.sort();
+    }
+
+    /// The operator's choice that left `key` uncollected, if one did: the skipped source
+    /// whose namespace is the longest prefix of `key` among all namespaces.
+    pub fn skipped_choice_for(&self, key: &str) -> Option<&Skipped> {
+        let (prefix, ns) = self
+            .namespaces
+            .iter()
+            .filter(|(p, _)| key.starts_with(p.as_str()))
+            .max_by_key(|(p, _)| p.len())?;
+        if ns.missing.as_ref()?.reason != MissingReason::NotCollected {
+            return None;
+        }
+        self.skipped
+            .values()
+            .find(|s| s.namespaces.iter().any(|p| p == prefix))
+    }
+
     pub fn source(&mut self, id: &str, status: SourceStatus) {
         self.sources.insert(id.to_string(), status);
     }
@@ -308,6 +358,9 @@ impl Facts {
         }
         for (k, f) in other.facts {
             self.insert(k, f);
+        }
+        for (k, s) in other.skipped {
+            self.skipped.insert(k, s);
         }
         if self.host.is_none() {
             self.host = other.host;

@@ -121,4 +121,105 @@ pub struct CheckResult {
     /// An operator's waiver for this finding (see `waivers`); the outcome is unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<AppliedWaiver>,
+    /// Set on an `unknown` result whose every uncollected fact was left out by the
+    /// operator's choice (`--no-db`, `--host-state never`, ...): that choice, by source.
+    /// JUnit shows such a result as skipped (schema 1.2.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl CheckResult {
+    /// Marks the result skipped when it is unknown only because of sources the operator
+    /// chose not to collect; a real collection failure among its facts keeps it unknown.
+    pub fn mark_skipped(&mut self, facts: &crate::facts::Facts) {
+        if self.outcome != Outcome::Unknown {
+            return;
+        }
+        let mut why: Vec<String> = Vec::new();
+        for o in &self.evidence.observed {
+            let Some(m) = &o.missing else { continue };
+            if m.reason.is_known_absent() {
+                continue;
+            }
+            match facts.skipped_choice_for(&o.fact) {
+                Some(s) if m.reason == crate::facts::MissingReason::NotCollected => {
+                    if !why.contains(&s.reason) {
+                        why.push(s.reason.clone());
+                    }
+                }
+                _ => return,
+            }
+        }
+        if !why.is_empty() {
+            self.skipped = Some(format!("not collected by choice: {}", why.join("; ")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Facts, MissingReason};
+
+    fn unknown_reading(keys: &[&str]) -> CheckResult {
+        CheckResult {
+            id: "X-Y-1".into(),
+            title: String::new(),
+            duty: String::new(),
+            severity: Severity::Low,
+            outcome: Outcome::Unknown,
+            reason: None,
+            evidence: Evidence {
+                expected: String::new(),
+                observed: keys
+                    .iter()
+                    .map(|k| Observation {
+                        fact: k.to_string(),
+                        field: None,
+                        value: None,
+                        missing: Some(Missing::new(MissingReason::NotCollected, "x")),
+                        default_applied: false,
+                        source: String::new(),
+                    })
+                    .collect(),
+            },
+            rationale: String::new(),
+            remediation: String::new(),
+            references: vec![],
+            tags: vec![],
+            waiver: None,
+            skipped: None,
+        }
+    }
+
+    #[test]
+    fn skipped_only_when_every_missing_fact_was_left_out_by_choice() {
+        let mut f = Facts::new();
+        f.skipped_by_choice(
+            "db",
+            &["cs.", "dbserver."],
+            "database collection disabled (--no-db)",
+        );
+        f.namespace_missing("tls.", "tls", MissingReason::Timeout, "slow");
+        let mut r = unknown_reading(&["cs.setting.a", "dbserver.grants"]);
+        r.mark_skipped(&f);
+        assert_eq!(
+            r.skipped.as_deref(),
+            Some("not collected by choice: database collection disabled (--no-db)")
+        );
+        // One fact from a source that failed: a real unknown, not skipped.
+        let mut r = unknown_reading(&["cs.setting.a", "tls.https.protocols"]);
+        r.mark_skipped(&f);
+        assert_eq!(r.skipped, None);
+        // A namespace completed under a skipped prefix is not the choice's doing.
+        f.namespace_complete("cs.setting.", "export:x");
+        let mut r = unknown_reading(&["cs.setting.a"]);
+        r.mark_skipped(&f);
+        assert_eq!(r.skipped, None);
+        // Only unknowns are ever marked.
+        let mut r = unknown_reading(&["cs.version"]);
+        r.outcome = Outcome::Fail;
+        r.mark_skipped(&f);
+        assert_eq!(r.skipped, None);
+    }
 }

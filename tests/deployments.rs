@@ -1015,3 +1015,174 @@ fn fresh_install_gets_the_findings_the_reference_predicts() {
     // Findings at high/critical fail the production profile: exit code 1.
     assert_eq!(code, 1);
 }
+
+// ---------------------------------------------------------------------------------
+// A 4.11-schema deployment (issue 11, item 6 acceptance)
+
+const SETTINGS_411: &str = include_str!("fixtures/deployments/settings-4.11.tsv");
+
+/// The settings 4.11.3 has (settings-4.11.tsv): name -> (a row is inserted, the 4.11
+/// default where it differs from 4.22's: `Some(None)` for NULL).
+fn settings_411() -> BTreeMap<String, (bool, Option<Option<String>>)> {
+    SETTINGS_411
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            assert_eq!(c.len(), 3, "bad settings-4.11.tsv line {l:?}");
+            let d = match c[2] {
+                "" => None,
+                "\\N" => Some(None),
+                x => Some(Some(x.to_string())),
+            };
+            (c[0].to_string(), (c[1] == "row", d))
+        })
+        .collect()
+}
+
+/// A `cloud` database with the 4.11 schema (tests/fixtures/db/schema-4.11.sql: no 2FA
+/// columns, text scopes, version 4.11.3.0) and one narrow account.
+fn create_db_411(m: &Maria) -> DbAccount {
+    let n = SEQ.fetch_add(1, Ordering::SeqCst);
+    let pid = std::process::id();
+    let db = DbAccount {
+        name: format!("dep411_{pid}_{n}"),
+        user: format!("c411_{pid}_{n}"),
+        password: format!("CANARY-dbpw411-{pid}-{n}-Qz4"),
+        port: m.port,
+    };
+    let (name, user) = (&db.name, &db.user);
+    m.sql(
+        None,
+        &format!(
+            "CREATE DATABASE {name}; CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY {pw};\n\
+             GRANT ALL ON {name}.* TO '{user}'@'127.0.0.1';\n",
+            pw = q(&db.password)
+        ),
+    );
+    m.sql(Some(name), common::mariadb::SCHEMA_411);
+    db
+}
+
+/// The catalog's checks and the settings each reads (`cs.setting.<name>` and the other
+/// per-setting namespaces), from the embedded catalog.
+fn settings_read_by_checks() -> BTreeMap<String, BTreeSet<String>> {
+    let cat = stackposture::catalog::Catalog::builtin().unwrap();
+    cat.checks
+        .iter()
+        .map(|c| {
+            let names = c
+                .facts()
+                .into_iter()
+                .filter_map(stackposture::catalog::history::setting_of)
+                .map(str::to_string)
+                .collect::<BTreeSet<_>>();
+            (c.id.clone(), names)
+        })
+        .filter(|(_, n)| !n.is_empty())
+        .collect()
+}
+
+/// A first start of 4.11.3 on the 4.11 schema: only the settings 4.11 has, at their 4.11
+/// defaults, plus the first-start updates ConfigurationServerImpl made in 4.11 (encoder
+/// and authenticator exclusions). No check may pass on a setting 4.11 does not have: such
+/// a check is not_applicable (with the release in the reason) or, failing that, anything
+/// but pass. 4.11's NULL integration.api.port is its default (listener off), not an error.
+#[test]
+fn schema_4_11_passes_no_check_on_a_setting_it_lacks() {
+    let Some((m, py)) = ready() else { return };
+    let db = create_db_411(m);
+    let in411 = settings_411();
+    let mut s = code_defaults();
+    s.retain(|n, _| in411.get(n).is_some_and(|x| x.0));
+    let rows = in411.values().filter(|x| x.0).count();
+    assert_eq!(
+        s.len(),
+        rows,
+        "settings-4.11.tsv names a row settings-4.22.tsv lacks"
+    );
+    for (n, (_, d)) in &in411 {
+        if let Some(d) = d {
+            let x = s.get_mut(n).unwrap();
+            x.default = d.clone();
+            x.value = d.clone();
+        }
+    }
+    set(
+        &mut s,
+        "user.password.encoders.exclude",
+        Some("MD5,LDAP,PLAINTEXT"),
+    );
+    set(&mut s, "user.authenticators.exclude", Some("PLAINTEXT"));
+    let mut sql = settings_sql(&py, INSTALLER_KEY, &s);
+    // 4.11 stored the scope as text (ConfigKey.Scope's name), NULL for Config enum rows.
+    sql += "UPDATE configuration SET scope = CASE scope WHEN '0' THEN NULL WHEN '1' THEN 'Global' \
+            WHEN '2' THEN 'Zone' WHEN '4' THEN 'Cluster' WHEN '8' THEN 'StoragePool' \
+            WHEN '64' THEN 'Domain' WHEN '128' THEN 'Account' ELSE scope END;\n";
+    m.sql(Some(&db.name), &sql);
+    let t = tempfile::tempdir().unwrap();
+    let dbp = db_properties(
+        &py,
+        &DbFile {
+            db: &db,
+            ms_key: INSTALLER_KEY,
+            db_key: INSTALLER_KEY,
+        },
+    );
+    fresh_tree(t.path(), &dbp);
+    let (facts, report, _) = audit(t.path(), &[&db.password], &[]);
+    let f = &facts["facts"];
+    assert_eq!(f["cs.version"]["value"], "4.11.3.0");
+    assert_eq!(
+        f["cs.admin_users_without_2fa"]["missing"]["reason"], "unsupported",
+        "{}",
+        f["cs.admin_users_without_2fa"]
+    );
+    let got = outcomes(&report);
+    let mut examined = 0;
+    let mut problems = Vec::new();
+    for (id, names) in settings_read_by_checks() {
+        let lacking: Vec<&String> = names.iter().filter(|n| !in411.contains_key(*n)).collect();
+        // A check reading only settings 4.11 lacks; a check that also reads one 4.11 has
+        // may still be decided by it (an `any`), and is looked at below by name.
+        if lacking.is_empty() || lacking.len() < names.len() {
+            continue;
+        }
+        let Some((outcome, r)) = got.get(&id) else {
+            continue; // not selected by production
+        };
+        examined += 1;
+        if outcome == "pass" {
+            problems.push(format!(
+                "{id} passes on {lacking:?}, which 4.11 does not have: {r}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    eprintln!("4.11 schema: {examined} checks read only settings 4.11 lacks; none passes");
+    assert!(
+        examined >= 20,
+        "only {examined} checks read settings 4.11 lacks"
+    );
+    // Named cases from the issue: SameSite (4.20.0, backported to 4.19.2 and 4.18.2.4) and
+    // "no domain switches 2FA off" (2FA arrived in 4.18.0) are not applicable, saying why.
+    for (id, setting) in [
+        ("CS-SESS-001", "api.sessionkey.cookie.samesite"),
+        ("CS-SET-006", "enable.user.2fa"),
+        ("CS-SET-004", "enable.user.2fa"),
+    ] {
+        let (o, r) = &got[id];
+        assert_eq!(o, "not_applicable", "{id}: {r}");
+        let reason = r["reason"].as_str().unwrap_or("");
+        assert!(
+            reason.contains(&format!("setting {setting} was added in"))
+                && reason.contains("installed 4.11.3.0"),
+            "{id}: {reason}"
+        );
+    }
+    // A NULL integration.api.port is 4.11's default (off): pass, never error.
+    let (o, r) = &got["CS-SET-009"];
+    assert_eq!(o, "pass", "{r}");
+    // A check on a setting 4.11 has is still decided: api.throttling.enabled defaults off.
+    assert_eq!(got["CS-SET-001"].0, "fail", "{}", got["CS-SET-001"].1);
+}

@@ -135,3 +135,42 @@ fn json_reports_validate_against_the_published_schema() {
         assert_eq!(out.lines().next(), Some("0"), "{name}: {out}");
     }
 }
+
+/// A report with sources left out by the operator's choice (`skipped_sources`, results
+/// marked `skipped`, schema 1.2.0) validates against the published schema.
+#[test]
+fn json_report_with_sources_skipped_by_choice_validates() {
+    let Some(python) = common::python_with("jsonschema") else {
+        return;
+    };
+    let m = env!("CARGO_MANIFEST_DIR");
+    let root = tempfile::tempdir().unwrap();
+    let o = Command::new(common::bin())
+        .args(["audit", "--root", root.path().to_str().unwrap()])
+        .args(["--no-db", "--host-state", "never", "--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        v["skipped_sources"]["db"].is_object(),
+        "{}",
+        v["skipped_sources"]
+    );
+    assert!(v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["skipped"].is_string()));
+    let out = py(
+        &python,
+        &format!(
+            "import json, sys, jsonschema\n\
+             schema = json.load(open('{m}/docs/report.schema.json'))\n\
+             errs = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(sys.stdin)))\n\
+             print(len(errs)); [print(list(e.path), e.message[:200]) for e in errs[:5]]"
+        ),
+        &text,
+    );
+    assert_eq!(out.lines().next(), Some("0"), "{out}");
+}

@@ -57,6 +57,10 @@ fn cited_source_paths_exist_at_the_reference_commit() {
             id: format!("[[omitted]] {:?}", o.item),
             references: &o.references,
         }))
+        .chain(cat.settings.values().map(|h| Cited {
+            id: format!("[[setting]] {}", h.name()),
+            references: &h.spec.references,
+        }))
         .collect();
     for c in &cited {
         for r in c.references {
@@ -119,7 +123,12 @@ fn citations_point_inside_the_repository_or_upstream() {
         .checks
         .iter()
         .map(|c| (c.id.clone(), &c.references))
-        .chain(cat.omitted.iter().map(|o| (o.item.clone(), &o.references)));
+        .chain(cat.omitted.iter().map(|o| (o.item.clone(), &o.references)))
+        .chain(
+            cat.settings
+                .values()
+                .map(|h| (format!("[[setting]] {}", h.name()), &h.spec.references)),
+        );
     let mut problems = Vec::new();
     let mut docs_cited = 0;
     for (id, list) in refs {

@@ -516,3 +516,149 @@ fn evaluate_many_facts_files_in_one_call() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
 }
+
+/// `audit` of an empty tree, with the options given, in `format`.
+fn audit_empty(root: &Path, format: &str, extra: &[&str]) -> String {
+    let o = Command::new(common::bin())
+        .args([
+            "audit",
+            "--root",
+            root.to_str().unwrap(),
+            "--host-state",
+            "never",
+        ])
+        .args(["--format", format])
+        .args(extra)
+        .env("STACKPOSTURE_TEST_DBPW", "not-a-real-password")
+        .output()
+        .unwrap();
+    stdout(&o)
+}
+
+/// Issue 11 item 9: `--no-db` and `--host-state never` are the operator's choices. The
+/// report says so at the top (table, Markdown, HTML, JSON `skipped_sources`), and JUnit
+/// shows the checks whose facts come from those sources as <skipped> with the choice as
+/// the message, valid against junit-10.xsd. A database that was asked for and refused the
+/// connection is a failure: its checks stay <error> and it is not listed as skipped.
+#[test]
+fn junit_skips_checks_whose_sources_the_operator_left_out_but_not_failed_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let chosen = ["--no-db"];
+    let v: Value = serde_json::from_str(&audit_empty(root, "json", &chosen)).unwrap();
+    assert_eq!(v["schema_version"], "1.2.0");
+    let sk = &v["skipped_sources"];
+    assert_eq!(sk["db"]["reason"], "database collection disabled (--no-db)");
+    assert_eq!(
+        sk["db"]["namespaces"],
+        serde_json::json!(["cs.", "dbserver."])
+    );
+    assert!(sk["host"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("--host-state never"));
+    assert!(v["sources"]["db"]["status"] == "not_collected");
+    let results = v["results"].as_array().unwrap();
+    let by_id = |id: &str| results.iter().find(|r| r["id"] == id).unwrap().clone();
+    // A DB-only check: unknown (never pass), marked skipped with the choice.
+    let api = by_id("CS-SET-001");
+    assert_eq!(api["outcome"], "unknown");
+    assert!(
+        api["skipped"].as_str().unwrap().contains("--no-db"),
+        "{api}"
+    );
+    // A host-state check: skipped for --host-state never.
+    let clock = by_id("CS-TIME-001");
+    assert!(
+        clock["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("--host-state never"),
+        "{clock}"
+    );
+    // No pass, fail or not-applicable result is ever marked skipped.
+    assert!(results
+        .iter()
+        .all(|r| r["skipped"].is_null() || r["outcome"] == "unknown"));
+    let n_skipped = results.iter().filter(|r| !r["skipped"].is_null()).count();
+    assert!(n_skipped >= 50, "{n_skipped}");
+
+    let table = audit_empty(root, "table", &chosen);
+    let head: String = table.lines().take(8).collect::<Vec<_>>().join("\n");
+    assert!(
+        head.contains("Not collected (operator's choice): db: database collection disabled (--no-db) (cs.*, dbserver.*)"),
+        "{head}"
+    );
+    assert!(!head.contains("Sources not read: db "), "{head}");
+    let md = audit_empty(root, "markdown", &chosen);
+    assert!(md.contains("- Not collected (operator's choice): db: database collection disabled"));
+    let html = audit_empty(root, "html", &chosen);
+    assert!(
+        html.contains("Not collected (operator&#39;s choice): db: database collection disabled")
+            || html.contains("Not collected (operator's choice): db: database collection disabled")
+    );
+
+    let junit = audit_empty(root, "junit", &chosen);
+    let case = junit
+        .split("<testcase ")
+        .find(|c| c.contains("CS-SET-001 "))
+        .unwrap();
+    assert!(
+        case.contains(
+            "<skipped message=\"not collected by choice: database collection disabled (--no-db)"
+        ),
+        "{case}"
+    );
+    assert!(!case.contains("<error"), "{case}");
+
+    // The database was asked for and refused: a failure, not a choice.
+    let port = common::tls::free_port().to_string();
+    let url = format!("mysql://cloud@127.0.0.1:{port}/cloud");
+    let failed = [
+        "--db-url",
+        url.as_str(),
+        "--db-password-env",
+        "STACKPOSTURE_TEST_DBPW",
+        "--db-timeout",
+        "2",
+    ];
+    let f: Value = serde_json::from_str(&audit_empty(root, "json", &failed)).unwrap();
+    assert!(
+        f["skipped_sources"].get("db").is_none(),
+        "{}",
+        f["skipped_sources"]
+    );
+    assert_eq!(f["sources"]["db"]["status"], "error");
+    let api = f["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "CS-SET-001")
+        .unwrap();
+    assert_eq!(api["outcome"], "unknown");
+    assert!(api["skipped"].is_null(), "{api}");
+    let junit_failed = audit_empty(root, "junit", &failed);
+    let case = junit_failed
+        .split("<testcase ")
+        .find(|c| c.contains("CS-SET-001 "))
+        .unwrap();
+    assert!(case.contains("<error type=\"unknown\""), "{case}");
+
+    // Both files are valid junit-10.xml and their counts match the cases.
+    let (Some(python), Some(xsd)) = (common::python_with("xmlschema"), junit_xsd()) else {
+        return;
+    };
+    let script = format!("import sys; sys.argv=['x', {xsd:?}]\n{JUNIT_CHECK}");
+    for text in [&junit, &junit_failed] {
+        let out = py(&python, &script, text);
+        assert!(out.starts_with("OK 0 "), "{out}");
+    }
+    // With --no-db the DB checks are skipped, not errors: fewer errors than when it failed.
+    let errors = |out: &str| -> usize { out.split_whitespace().nth(4).unwrap().parse().unwrap() };
+    let chosen_out = py(&python, &script, &junit);
+    let failed_out = py(&python, &script, &junit_failed);
+    assert!(
+        errors(&chosen_out) < errors(&failed_out),
+        "{chosen_out} / {failed_out}"
+    );
+}

@@ -39,6 +39,9 @@ pub struct Leaf {
     pub test: Arc<dyn Test>,
     /// The catalog line that names the fact (the leaf's own `fact`, else the check's).
     pub line: usize,
+    /// For a leaf on a setting (`cs.setting.<name>` and the like): the setting's release
+    /// history, when the catalog has one (attached once every file is loaded).
+    pub history: Option<Arc<super::history::SettingHistory>>,
 }
 
 /// The fact (and field) a subtree reads unless it names its own, with the line naming it.
@@ -184,6 +187,7 @@ fn compile_leaf(
         if_absent,
         test,
         line,
+        history: None,
     }))
 }
 
@@ -215,6 +219,23 @@ impl Expr {
                 kids.iter().for_each(|k| k.collect_leaves(out));
             }
             Expr::Not(kid) => kid.collect_leaves(out),
+            Expr::Leaf(l) => out.push(l),
+        }
+    }
+
+    /// Every leaf, depth first, for changing it (attaching a setting's history).
+    pub fn leaves_mut(&mut self) -> Vec<&mut Leaf> {
+        let mut out = Vec::new();
+        self.collect_leaves_mut(&mut out);
+        out
+    }
+
+    fn collect_leaves_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Leaf>) {
+        match self {
+            Expr::All(kids) | Expr::Any(kids) => {
+                kids.iter_mut().for_each(|k| k.collect_leaves_mut(out));
+            }
+            Expr::Not(kid) => kid.collect_leaves_mut(out),
             Expr::Leaf(l) => out.push(l),
         }
     }

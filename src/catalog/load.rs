@@ -9,6 +9,7 @@
 //! - any other `*.toml`: checks of the nearest enclosing pack directory; else of the pack
 //!   its parent directory is named after; else of [`DEFAULT_PACK`].
 
+use super::history;
 use super::spec::CheckFile;
 use super::{
     expr, line_of, pack, Catalog, CatalogError, CatalogSource, Check, CheckSpec, IfAbsent, Pack,
@@ -143,6 +144,8 @@ struct Builder {
     by_id: BTreeMap<String, (usize, bool)>,
     /// Profile files (name, text, implied pack), parsed once every check is known.
     profiles: Vec<(String, String, Option<String>)>,
+    /// `[[setting]]` names seen, with whether from the embedded catalog.
+    setting_names: BTreeSet<(String, bool)>,
 }
 
 impl From<Catalog> for Builder {
@@ -157,6 +160,7 @@ impl From<Catalog> for Builder {
             cat,
             by_id,
             profiles: Vec::new(),
+            setting_names: BTreeSet::new(),
         }
     }
 }
@@ -231,6 +235,22 @@ impl Builder {
             self.insert(check, builtin)?;
         }
         self.cat.omitted.extend(file.omitted);
+        for spanned in file.setting {
+            let line = line_of(text, spanned.span().start);
+            let err = |message: String| CatalogError {
+                file: name.clone(),
+                line,
+                message,
+            };
+            let h = history::SettingHistory::compile(spanned.into_inner()).map_err(err)?;
+            let n = h.name().to_string();
+            // A `--catalog` directory replaces an embedded entry; a repeat within one
+            // source is an error.
+            if !self.setting_names.insert((n.clone(), builtin)) {
+                return Err(err(format!("setting {n}: a second [[setting]] entry")));
+            }
+            self.cat.settings.insert(n, std::sync::Arc::new(h));
+        }
         Ok(())
     }
 
@@ -263,6 +283,7 @@ impl Builder {
     fn finish(mut self) -> Result<Catalog, CatalogError> {
         let cat = &mut self.cat;
         cat.checks.sort_by(|a, b| a.id.cmp(&b.id));
+        attach_history(cat)?;
         let ids: BTreeSet<&str> = cat.checks.iter().map(|c| c.id.as_str()).collect();
         let mut parsed: Vec<Profile> = Vec::new();
         for (name, text, pack) in &self.profiles {
@@ -278,6 +299,42 @@ impl Builder {
         cat.profiles.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(self.cat)
     }
+}
+
+/// Gives every leaf on a setting the setting's history, and checks that a check's
+/// `default` is the newest default the history records.
+fn attach_history(cat: &mut Catalog) -> Result<(), CatalogError> {
+    for c in &mut cat.checks {
+        let default = c.spec.default.as_ref().map(super::value::toml_to_json);
+        let (file, line, id) = (c.file.clone(), c.line, c.id.clone());
+        let leaves = c
+            .condition
+            .leaves_mut()
+            .into_iter()
+            .chain(c.when.iter_mut().flat_map(super::Expr::leaves_mut));
+        for l in leaves {
+            let Some(h) = history::setting_of(&l.fact).and_then(|n| cat.settings.get(n)) else {
+                continue;
+            };
+            if let (Some(latest), Some(d), super::Absent::Default(_)) =
+                (h.latest_default(), &default, &l.if_absent)
+            {
+                let d = d.as_str().map_or_else(|| d.to_string(), str::to_string);
+                if d != latest {
+                    return Err(CatalogError {
+                        file,
+                        line,
+                        message: format!(
+                            "check {id}: `default` {d:?} is not the newest default of {} in its [[setting]] entry ({latest:?})",
+                            h.name()
+                        ),
+                    });
+                }
+            }
+            l.history = Some(h.clone());
+        }
+    }
+    Ok(())
 }
 
 static ID_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {

@@ -11,6 +11,7 @@
 //! No check can run a command: a condition is a small declarative expression over facts.
 
 mod expr;
+pub mod history;
 mod keys;
 mod load;
 pub mod markdown;
@@ -195,6 +196,8 @@ pub struct Catalog {
     pub checks: Vec<Check>,
     pub omitted: Vec<Omitted>,
     pub profiles: Vec<Profile>,
+    /// Settings by release, by name (`[[setting]]` entries).
+    pub settings: std::collections::BTreeMap<String, std::sync::Arc<history::SettingHistory>>,
 }
 
 /// Where to load the catalog from.

@@ -168,4 +168,7 @@ pub(super) struct CheckFile {
     pub check: Vec<Spanned<CheckSpec>>,
     #[serde(default)]
     pub omitted: Vec<Omitted>,
+    /// Settings by release (see `history`).
+    #[serde(default)]
+    pub setting: Vec<Spanned<super::history::SettingSpec>>,
 }

@@ -10,7 +10,7 @@
 //! `never` skips it.
 
 use super::{clock, files, listeners, packages, procs};
-use crate::facts::{Facts, MissingReason};
+use crate::facts::Facts;
 use crate::rootfs::RootFs;
 use std::path::Path;
 
@@ -73,8 +73,6 @@ pub fn collect_state(fs: &RootFs, mode: HostState, facts: &mut Facts) {
                 fs.root().display()
             )
         };
-        for ns in ["listen.", "proc.", "clock."] {
-            facts.namespace_missing(ns, "host", MissingReason::NotCollected, why.clone());
-        }
+        facts.skipped_by_choice("host", &["listen.", "proc.", "clock."], &why);
     }
 }

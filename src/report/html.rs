@@ -83,6 +83,13 @@ fn summary(out: &mut String, report: &Report) {
         c.pass,
         c.not_applicable
     );
+    for s in view::skipped_sources(report) {
+        let _ = writeln!(
+            out,
+            "<p class=\"source skipped\">Not collected (operator's choice): {}</p>",
+            h(&s)
+        );
+    }
     for s in view::failed_sources(report) {
         let _ = writeln!(out, "<p class=\"source\">Source not read: {}</p>", h(&s));
     }

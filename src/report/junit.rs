@@ -2,7 +2,8 @@
 //! uses: one testsuite per duty, one testcase per check, classname
 //! `stackposture.<host>.<duty>` so several hosts' files do not collide.
 //! fail -> <failure>, error and unknown -> <error> (unknown is never a pass),
-//! not applicable and actively waived failures/unknowns -> <skipped>.
+//! not applicable, actively waived failures/unknowns, and unknowns whose facts the
+//! operator chose not to collect (`--no-db`, `--host-state never`, ...) -> <skipped>.
 //! Every count is computed from the cases written, so counts and elements always agree.
 
 use super::escape::xml;
@@ -22,6 +23,7 @@ enum Case {
 fn case_of(f: &Finding) -> Case {
     match f.result.outcome {
         _ if f.waived => Case::Skipped,
+        Outcome::Unknown if f.result.skipped.is_some() => Case::Skipped,
         Outcome::Pass => Case::Passed,
         Outcome::Fail => Case::Failure,
         Outcome::Unknown | Outcome::Error => Case::Error,
@@ -77,11 +79,14 @@ fn testcase(out: &mut String, f: &Finding, classname: &str) -> Case {
             return case;
         }
         Case::Skipped => {
-            let msg = f
-                .waiver_note
-                .clone()
-                .or_else(|| f.result.reason.clone())
-                .unwrap_or_default();
+            let msg = match (&f.waiver_note, &f.result.skipped) {
+                (Some(w), _) => w.clone(),
+                (None, Some(s)) => match &f.result.reason {
+                    Some(r) => format!("{s} ({r})"),
+                    None => s.clone(),
+                },
+                (None, None) => f.result.reason.clone().unwrap_or_default(),
+            };
             let _ = writeln!(
                 out,
                 ">\n      <skipped message=\"{}\"/>\n    </testcase>",

@@ -65,6 +65,9 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
         v.waived
     );
     let _ = writeln!(out, "Overall: {}\n", score_text(&report.summary.overall));
+    for s in view::skipped_sources(report) {
+        let _ = writeln!(out, "- Not collected (operator's choice): {}", md(&s));
+    }
     for s in view::failed_sources(report) {
         let _ = writeln!(out, "- Source not read: {}", md(&s));
     }

@@ -16,14 +16,14 @@ pub mod table;
 pub mod view;
 
 use crate::catalog::{Profile, Severity};
-use crate::facts::{Facts, SourceStatus};
+use crate::facts::{Facts, Skipped, SourceStatus};
 use crate::outcome::CheckResult;
 use crate::score::Scores;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report format (semver: minor = additions, major = breaking).
-pub const REPORT_SCHEMA_VERSION: &str = "1.1.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.2.0";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolInfo {
@@ -67,6 +67,11 @@ pub struct Report {
     pub verdict: Verdict,
     pub summary: Scores,
     pub sources: BTreeMap<String, SourceStatus>,
+    /// Sources not collected by the operator's choice, by source id: why, and the fact
+    /// namespaces this left `not_collected` (schema 1.2.0); absent when every source was
+    /// collected or attempted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_sources: BTreeMap<String, Skipped>,
     pub results: Vec<CheckResult>,
     /// Duty id -> title, from the catalog's packs (for people; not in the JSON).
     #[serde(skip)]
@@ -84,10 +89,13 @@ impl Report {
     pub fn new(
         facts: &Facts,
         profile: &Profile,
-        results: Vec<CheckResult>,
+        mut results: Vec<CheckResult>,
         fail_on: Severity,
         min_score: f64,
     ) -> Report {
+        for r in &mut results {
+            r.mark_skipped(facts);
+        }
         let summary = crate::score::score(&results);
         let findings = crate::score::findings_at_or_above(&results, fail_on);
         let score_below_min = summary.overall.score.is_some_and(|s| s < min_score);
@@ -122,6 +130,7 @@ impl Report {
             },
             summary,
             sources: facts.sources.clone(),
+            skipped_sources: facts.skipped.clone(),
             results,
             duty_titles: BTreeMap::new(),
             inventory: inventory::Inventory::from_facts(facts),

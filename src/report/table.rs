@@ -65,6 +65,9 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
         v.fail_on,
         v.min_score
     );
+    for s in view::skipped_sources(report) {
+        let _ = writeln!(out, "Not collected (operator's choice): {s}");
+    }
     let failed_sources = view::failed_sources(report);
     if !failed_sources.is_empty() {
         let _ = writeln!(out, "Sources not read: {}", failed_sources.join("; "));

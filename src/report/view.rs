@@ -158,7 +158,7 @@ pub fn failed_sources(report: &Report) -> Vec<String> {
     report
         .sources
         .iter()
-        .filter(|(_, s)| s.status != "ok")
+        .filter(|(k, s)| s.status != "ok" && !report.skipped_sources.contains_key(*k))
         .map(|(k, s)| {
             let t = if s.detail.is_empty() {
                 format!("{k} ({})", s.status)
@@ -201,6 +201,19 @@ pub fn named_lines(n: &Named) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// The sources the operator chose not to collect: `db: why (cs.*, dbserver.*)`,
+/// display-safe.
+pub fn skipped_sources(report: &Report) -> Vec<String> {
+    report
+        .skipped_sources
+        .iter()
+        .map(|(k, s)| {
+            let ns: Vec<String> = s.namespaces.iter().map(|n| format!("{n}*")).collect();
+            escape::text(&format!("{k}: {} ({})", s.reason, ns.join(", "))).into_owned()
+        })
+        .collect()
 }
 
 /// `fact = value`, `fact = value (default)` or `fact: reason (detail)`, display-safe.
@@ -283,6 +296,7 @@ mod tests {
             references: vec![],
             tags: vec![],
             waiver: None,
+            skipped: None,
         }
     }
 

@@ -34,7 +34,7 @@ pub use target::Target;
 
 use super::encryption::{self, MsKey};
 use super::properties::PropertiesData;
-use crate::facts::{Facts, Missing, MissingReason, SourceStatus};
+use crate::facts::{Facts, Missing, SourceStatus};
 use serde_json::Value;
 use session::{cell, sql_list, Session};
 use std::collections::{BTreeMap, BTreeSet};
@@ -336,14 +336,13 @@ pub fn run_all(
         super::export::collect(path, fp_key, facts);
         let why =
             "settings were read from an offline export (--settings-export); no database connection";
-        for p in ["cs.", "dbserver."] {
-            facts.namespace_missing(p, SOURCE, MissingReason::NotCollected, why);
-        }
+        facts.skipped_by_choice(SOURCE, &["cs.", "dbserver."], why);
         return;
     }
     if opts.disabled {
         let m = Missing::not_collected("database collection disabled (--no-db)");
         all_missing(facts, "-", &m);
+        facts.skipped_by_choice(SOURCE, &["cs.", "dbserver."], &m.detail);
         return;
     }
     match target::target(db_props, opts, keys.as_ref()) {

@@ -140,14 +140,18 @@ fn deployment(opts: &TlsOptions, look: &Layers) -> Facts {
     own.retain(|t| !explicit.iter().any(|e| e.label == t.label));
     if own.is_empty() && explicit.is_empty() {
         let m = Missing::not_collected(opts.not_probed_because.clone());
-        facts.namespace_missing("tls.", "tls", m.reason, m.detail);
+        if opts.probe_deployment {
+            facts.namespace_missing("tls.", "tls", m.reason, m.detail);
+        } else {
+            // Not probing the deployment is the operator's choice (or the default off the live host).
+            facts.skipped_by_choice("tls", &["tls."], &m.detail);
+        }
         return facts;
     }
     if !opts.probe_deployment {
         for l in [LABEL_HTTPS, LABEL_AGENT, LABEL_CLUSTER, LABEL_HTTP] {
             if !explicit.iter().any(|t| t.label == l) {
-                let m = Missing::not_collected(opts.not_probed_because.clone());
-                facts.namespace_missing(&format!("tls.{l}."), "tls", m.reason, m.detail);
+                facts.skipped_by_choice("tls", &[&format!("tls.{l}.")], &opts.not_probed_because);
             }
         }
     }

@@ -1,0 +1,110 @@
+//! Settings by release: a setting the installed release does not have is not
+//! applicable (or unknown when the release is); a missing or NULL setting takes the
+//! installed release's default. The data is the catalog's `[[setting]]` entries
+//! (`catalog::history`), attached to the leaves that read a setting.
+
+use super::{Evaluator, Tri};
+use crate::catalog::history::{installed_release, SettingHistory};
+use crate::catalog::Leaf;
+use crate::facts::Missing;
+use crate::outcome::Observation;
+use crate::vuln::version::Version;
+use serde_json::Value;
+
+/// The installed release, or why it is unknown.
+pub(super) enum Release {
+    Known(Version, String),
+    Unknown(String),
+}
+
+impl Evaluator<'_> {
+    fn release(&mut self) -> &Release {
+        let facts = self.facts;
+        self.release
+            .get_or_insert_with(|| match installed_release(facts) {
+                Ok((v, src)) => Release::Known(v, src),
+                Err(why) => Release::Unknown(why),
+            })
+    }
+
+    /// Whether the deployment has a row for the setting (then it has the setting,
+    /// whatever the release table says).
+    fn has_row(&self, name: &str) -> bool {
+        let key = format!("cs.setting_info.{name}");
+        self.facts.get(&key).is_some_and(|f| f.value.is_some())
+    }
+
+    /// For a leaf on a setting that has no row: not applicable when the installed release
+    /// does not have the setting, unknown when the release is unknown; `None` otherwise.
+    pub(super) fn setting_not_in_release(&mut self, l: &Leaf) -> Option<Tri> {
+        let h: &SettingHistory = l.history.as_deref()?;
+        if h.spec.since.is_empty() || self.has_row(h.name()) {
+            return None;
+        }
+        let since = h.since_text();
+        let name = h.name().to_string();
+        let t = match self.release() {
+            Release::Known(r, _) if h.present_in(r) => None,
+            Release::Known(r, src) => Some(Tri::NotApplicable(format!(
+                "setting {name} was added in {since}; installed {r} ({src})"
+            ))),
+            Release::Unknown(why) => Some(Tri::Unknown(format!(
+                "setting {name} was added in {since} and has no row; the installed release is unknown ({why})"
+            ))),
+        };
+        if matches!(t, Some(Tri::Unknown(_))) {
+            self.observe_release();
+        }
+        t
+    }
+
+    /// Records how `cs.version` was seen, as evidence of an unknown release.
+    fn observe_release(&mut self) {
+        let key = "cs.version";
+        let fact = self.facts.get(key);
+        self.push(Observation {
+            fact: key.into(),
+            field: None,
+            value: fact.as_ref().and_then(|f| f.value.clone()),
+            missing: match &fact {
+                Some(f) => f.missing.clone(),
+                None => Some(Missing::not_collected("no collector produced this fact")),
+            },
+            default_applied: false,
+            source: fact.map(|f| f.source.clone()).unwrap_or_default(),
+        });
+    }
+
+    /// The default a missing setting takes: the installed release's when the history
+    /// records defaults by release, else the check's `d`. With a note saying which.
+    pub(super) fn release_default(
+        &mut self,
+        l: &Leaf,
+        d: &Value,
+    ) -> Result<(Value, Option<String>), Tri> {
+        let Some(h) = l.history.as_deref().filter(|h| h.has_defaults()) else {
+            return Ok((d.clone(), None));
+        };
+        let name = h.name().to_string();
+        let d_text = d.as_str().map_or_else(|| d.to_string(), str::to_string);
+        match self.release() {
+            Release::Known(r, src) => match h.default_in(r) {
+                Ok((from, v)) => Ok((
+                    Value::from(v),
+                    Some(format!(
+                        "the default of {name} in {r} ({src}): {v:?}, as from {from}"
+                    )),
+                )),
+                Err(e) => Err(Tri::Unknown(format!("{e}; installed {r} ({src})"))),
+            },
+            Release::Unknown(_) if h.default_never_changed_from(&d_text) => Ok((d.clone(), None)),
+            Release::Unknown(why) => {
+                let t = Tri::Unknown(format!(
+                    "the default of {name} changed between releases and the installed release is unknown ({why})"
+                ));
+                self.observe_release();
+                Err(t)
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Settings by release (issue 11, item 6): a setting the installed release does not have
+//! makes its checks not_applicable with the reason; a missing setting takes the installed
+//! release's default where the default changed; a NULL value is the release's default,
+//! never an error; the `[[setting]]` table is validated at load.
+
+use serde_json::{json, Value};
+use stackposture::catalog::{Catalog, CatalogSource, Profile};
+use stackposture::evaluate::{evaluate_check, CheckResult, EvalContext, Outcome};
+use stackposture::facts::{Fact, Facts, MissingReason};
+
+fn all_profile() -> Profile {
+    toml::from_str("name = \"all\"\ntitle = \"all\"\ndescription = \"every check\"\n").unwrap()
+}
+
+/// Facts of a `cloud` database of release `version` whose configuration table was read
+/// completely and holds `rows` (name -> value).
+fn db(version: Option<&str>, rows: &[(&str, Value)]) -> Facts {
+    let mut f = Facts::new();
+    for p in [
+        "cs.setting.",
+        "cs.setting_info.",
+        "cs.setting_secret.",
+        "cs.domain_override.",
+    ] {
+        f.namespace_complete(p, "db:cloud.configuration");
+    }
+    match version {
+        Some(v) => f.set("cs.version", "db:cloud.version", v),
+        None => f.insert(
+            "cs.version",
+            Fact::missing(
+                "db",
+                MissingReason::NotCollected,
+                "database collection disabled (--no-db)",
+            ),
+        ),
+    }
+    for (n, v) in rows {
+        f.set(
+            format!("cs.setting.{n}"),
+            "db:cloud.configuration",
+            v.clone(),
+        );
+        f.set(
+            format!("cs.setting_info.{n}"),
+            "db:cloud.configuration",
+            json!({"value_set": !v.is_null()}),
+        );
+    }
+    f
+}
+
+fn eval(id: &str, facts: &Facts) -> CheckResult {
+    let cat = Catalog::shared_builtin().unwrap();
+    let c = cat.check(id).unwrap();
+    evaluate_check(
+        c,
+        &all_profile(),
+        facts,
+        &EvalContext { now: 1_790_000_000 },
+    )
+}
+
+#[test]
+fn a_setting_the_release_lacks_is_not_applicable_with_the_reason() {
+    let r = eval("CS-SESS-001", &db(Some("4.11.3.0"), &[]));
+    assert_eq!(r.outcome, Outcome::NotApplicable, "{r:?}");
+    assert_eq!(
+        r.reason.as_deref(),
+        Some("setting api.sessionkey.cookie.samesite was added in 4.18.2.4 (on 4.18), 4.19.2.0 (on 4.19), 4.20.0.0; installed 4.11.3.0 (cs.version)")
+    );
+    // "No domain switches 2FA off" on a release without 2FA.
+    let r = eval("CS-SET-006", &db(Some("4.11.3.0"), &[]));
+    assert_eq!(r.outcome, Outcome::NotApplicable, "{r:?}");
+    assert!(r
+        .reason
+        .unwrap()
+        .contains("setting enable.user.2fa was added in 4.18.0.0; installed 4.11.3.0"));
+    // Backported: 4.19.2 has it (the default Lax applies), 4.19.1 does not.
+    assert_eq!(
+        eval("CS-SESS-001", &db(Some("4.19.2.0"), &[])).outcome,
+        Outcome::Pass
+    );
+    assert_eq!(
+        eval("CS-SESS-001", &db(Some("4.19.1.0"), &[])).outcome,
+        Outcome::NotApplicable
+    );
+    // A row for the setting proves the deployment has it, whatever the version says.
+    let r = eval(
+        "CS-SESS-001",
+        &db(
+            Some("4.11.3.0"),
+            &[("api.sessionkey.cookie.samesite", json!("None"))],
+        ),
+    );
+    assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
+}
+
+#[test]
+fn unknown_release_is_unknown_not_the_current_default() {
+    let r = eval("CS-SESS-001", &db(None, &[]));
+    assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains("the installed release is unknown"),
+        "{reason}"
+    );
+    // The release fact is part of the evidence.
+    assert!(r.evidence.observed.iter().any(|o| o.fact == "cs.version"));
+    // The packages can tell the release instead (vuln.cloudstack.version).
+    let mut f = db(None, &[]);
+    f.set(
+        "vuln.cloudstack.version",
+        "vuln",
+        json!({"version": "4.11.2.0", "source": "pkg.rpm.cloudstack-management"}),
+    );
+    let r = eval("CS-SESS-001", &f);
+    assert_eq!(r.outcome, Outcome::NotApplicable, "{r:?}");
+    assert!(r
+        .reason
+        .unwrap()
+        .contains("installed 4.11.2.0 (vuln.cloudstack.version)"));
+}
+
+#[test]
+fn a_changed_default_is_the_installed_releases() {
+    // integration.api.port: no default in 4.11 (off), 8096 in 4.12.0, 0 from 4.13.0.
+    let r = eval("CS-SET-009", &db(Some("4.12.0.0"), &[]));
+    assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
+    let o = &r.evidence.observed[0];
+    assert!(o.default_applied);
+    assert_eq!(o.value, Some(json!("8096")));
+    assert!(
+        o.missing
+            .as_ref()
+            .unwrap()
+            .detail
+            .contains("the default of integration.api.port in 4.12.0.0"),
+        "{o:?}"
+    );
+    assert_eq!(
+        eval("CS-SET-009", &db(Some("4.11.3.0"), &[])).outcome,
+        Outcome::Pass
+    );
+    assert_eq!(
+        eval("CS-SET-009", &db(Some("4.19.0.0"), &[])).outcome,
+        Outcome::Pass
+    );
+    // Default changed and release unknown: unknown, saying so.
+    let r = eval("CS-SET-009", &db(None, &[]));
+    assert_eq!(r.outcome, Outcome::Unknown);
+    assert!(r.reason.unwrap().contains("changed between releases"));
+}
+
+#[test]
+fn a_null_value_is_the_release_default_never_an_error() {
+    for v in ["4.11.3.0", "4.22.0.0"] {
+        let r = eval(
+            "CS-SET-009",
+            &db(Some(v), &[("integration.api.port", Value::Null)]),
+        );
+        assert_eq!(r.outcome, Outcome::Pass, "{v}: {r:?}");
+        let o = &r.evidence.observed[0];
+        assert!(o.default_applied, "{o:?}");
+        assert_eq!(o.value, Some(json!("0")));
+    }
+    let r = eval(
+        "CS-SET-009",
+        &db(Some("4.12.0.0"), &[("integration.api.port", Value::Null)]),
+    );
+    assert_eq!(r.outcome, Outcome::Fail, "NULL on 4.12 is 8096: {r:?}");
+}
+
+fn load_dir(files: &[(&str, &str)]) -> Result<Catalog, String> {
+    let d = tempfile::tempdir().unwrap();
+    for (n, t) in files {
+        std::fs::write(d.path().join(n), t).unwrap();
+    }
+    Catalog::load(&CatalogSource {
+        dirs: vec![d.path().to_path_buf()],
+        no_builtin: false,
+    })
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_settings_table_is_validated_at_load() {
+    let e = load_dir(&[(
+        "h.toml",
+        "[[setting]]\nname = \"x.y\"\nsince = [\"4.20.0.0\", \"4.19.2.0\"]\n",
+    )])
+    .unwrap_err();
+    assert!(e.contains("h.toml:1") && e.contains("oldest first"), "{e}");
+    let e =
+        load_dir(&[("h.toml", "[[setting]]\nname = \"x.y\"\nsince = [\"4.x\"]\n")]).unwrap_err();
+    assert!(e.contains("not a release"), "{e}");
+    let e = load_dir(&[("h.toml", "[[setting]]\nname = \"x.y\"\n")]).unwrap_err();
+    assert!(e.contains("give `since` or `defaults`"), "{e}");
+    let e = load_dir(&[(
+        "h.toml",
+        "[[setting]]\nname = \"x.y\"\nsince = [\"4.18.0.0\"]\n\n[[setting]]\nname = \"x.y\"\nsince = [\"4.19.0.0\"]\n",
+    )])
+    .unwrap_err();
+    assert!(e.contains("second [[setting]]"), "{e}");
+    // A check's `default` must be the newest default the table records.
+    let e = load_dir(&[(
+        "h.toml",
+        "[[setting]]\nname = \"integration.api.port\"\ndefaults = [{ from = \"4.13.0.0\", value = \"8096\" }]\n",
+    )])
+    .unwrap_err();
+    assert!(
+        e.contains("CS-SET-009") && e.contains("newest default"),
+        "{e}"
+    );
+    // A directory may replace an embedded entry.
+    let c = load_dir(&[(
+        "h.toml",
+        "[[setting]]\nname = \"enable.user.2fa\"\nsince = [\"4.17.0.0\"]\n",
+    )])
+    .unwrap();
+    assert!(c.settings["enable.user.2fa"]
+        .present_in(&stackposture::vuln::version::Version::parse("4.17.1").unwrap()));
+}
+
+/// Every `[[setting]]` entry names a setting some check reads (no stale data), and every
+/// embedded check on such a setting got the history attached.
+#[test]
+fn every_entry_is_read_by_a_check() {
+    let cat = Catalog::shared_builtin().unwrap();
+    for name in cat.settings.keys() {
+        let readers: Vec<&str> = cat
+            .checks
+            .iter()
+            .filter(|c| {
+                c.leaves().any(|l| {
+                    stackposture::catalog::history::setting_of(&l.fact) == Some(name.as_str())
+                })
+            })
+            .map(|c| c.id.as_str())
+            .collect();
+        assert!(
+            !readers.is_empty(),
+            "[[setting]] {name} is read by no check"
+        );
+        for id in readers {
+            let c = cat.check(id).unwrap();
+            assert!(c
+                .leaves()
+                .filter(
+                    |l| stackposture::catalog::history::setting_of(&l.fact) == Some(name.as_str())
+                )
+                .all(|l| l.history.is_some()));
+        }
+    }
+}
