@@ -71,6 +71,7 @@ impl Evaluator<'_> {
                 None => Some(Missing::not_collected("no collector produced this fact")),
             },
             default_applied: false,
+            named: None,
             source: fact.map(|f| f.source.clone()).unwrap_or_default(),
         });
     }
