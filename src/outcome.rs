@@ -179,6 +179,7 @@ mod tests {
                         value: None,
                         missing: Some(Missing::new(MissingReason::NotCollected, "x")),
                         default_applied: false,
+                        named: None,
                         source: String::new(),
                     })
                     .collect(),
