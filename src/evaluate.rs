@@ -172,6 +172,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn leaf(&mut self, l: &'a Leaf) -> Tri {
+        if l.test.reads_release() {
+            return self.release_leaf(l);
+        }
         let key = l.fact.as_str();
         let field = l.field.as_deref();
         let mut obs = Observation {

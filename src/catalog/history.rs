@@ -51,7 +51,7 @@ pub struct DefaultSpec {
 #[derive(Debug, Clone)]
 pub struct SettingHistory {
     pub spec: SettingSpec,
-    since: Vec<Version>,
+    since: ReleaseSet,
     defaults: Vec<(Version, String)>,
 }
 
@@ -59,6 +59,63 @@ fn version(s: &str, what: &str) -> Result<Version, String> {
     Version::parse(s)
         .filter(|v| v.to_string() == s.trim())
         .ok_or_else(|| format!("{what}: {s:?} is not a release such as 4.18.0.0"))
+}
+
+/// Releases from a first release on each line, written one per line, oldest first
+/// (`["4.18.2.4", "4.19.2.0", "4.20.0.0"]`): a release is in the set when it is at least
+/// the entry of its own line, or at least the last entry (every later line is). A line
+/// between two entries that has none (4.12 in `["4.11.0.0", "4.20.0.0"]`) is not in the
+/// set. Used by `since` and by the `release_at_least` op.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseSet(Vec<Version>);
+
+impl ReleaseSet {
+    /// Parses and validates the list; `what` names the field in errors.
+    pub fn parse<S: AsRef<str>>(list: &[S], what: &str) -> Result<ReleaseSet, String> {
+        let v = list
+            .iter()
+            .map(|s| version(s.as_ref(), what))
+            .collect::<Result<Vec<_>, _>>()?;
+        for w in v.windows(2) {
+            if w[0] >= w[1] || w[0].line() == w[1].line() {
+                return Err(format!(
+                    "{what} must list one release per line, oldest first ({} then {})",
+                    w[0], w[1]
+                ));
+            }
+        }
+        Ok(ReleaseSet(v))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether release `r` is in the set (every release when the set is empty).
+    pub fn contains(&self, r: &Version) -> bool {
+        let Some(last) = self.0.last() else {
+            return true;
+        };
+        r >= last || self.0.iter().any(|s| s.line() == r.line() && r >= s)
+    }
+
+    /// "4.18.0.0", or "4.18.2.4 (on 4.18), 4.19.2.0 (on 4.19), 4.20.0.0".
+    pub fn text(&self) -> String {
+        let n = self.0.len();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i + 1 < n {
+                    format!("{v} (on {})", v.line())
+                } else {
+                    v.to_string()
+                }
+            })
+            .collect();
+        parts.join(", ")
+    }
 }
 
 impl SettingHistory {
@@ -77,19 +134,8 @@ impl SettingHistory {
                 spec.name
             ));
         }
-        let since = spec
-            .since
-            .iter()
-            .map(|s| version(s, "field `since`"))
-            .collect::<Result<Vec<_>, _>>()?;
-        for w in since.windows(2) {
-            if w[0] >= w[1] || w[0].line() == w[1].line() {
-                return Err(format!(
-                    "setting {}: `since` must list one release per line, oldest first ({} then {})",
-                    spec.name, w[0], w[1]
-                ));
-            }
-        }
+        let since = ReleaseSet::parse(&spec.since, "field `since`")
+            .map_err(|e| format!("setting {}: {e}", spec.name))?;
         let mut defaults = Vec::new();
         for d in &spec.defaults {
             let v = version(&d.from, "field `defaults.from`")?;
@@ -117,28 +163,12 @@ impl SettingHistory {
 
     /// Whether release `r` has the setting.
     pub fn present_in(&self, r: &Version) -> bool {
-        let Some(last) = self.since.last() else {
-            return true;
-        };
-        r >= last || self.since.iter().any(|s| s.line() == r.line() && r >= s)
+        self.since.contains(r)
     }
 
-    /// "4.18.0.0", or "4.18.2.4 (4.18), 4.19.2.0 (4.19), 4.20.0.0" for backports.
+    /// "4.18.0.0", or "4.18.2.4 (on 4.18), 4.19.2.0 (on 4.19), 4.20.0.0" for backports.
     pub fn since_text(&self) -> String {
-        let n = self.since.len();
-        let parts: Vec<String> = self
-            .since
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                if i + 1 < n {
-                    format!("{v} (on {})", v.line())
-                } else {
-                    v.to_string()
-                }
-            })
-            .collect();
-        parts.join(", ")
+        self.since.text()
     }
 
     /// Whether the entry records default changes.

@@ -17,7 +17,7 @@ pub(super) enum Release {
     Unknown(String),
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     fn release(&mut self) -> &Release {
         let facts = self.facts;
         self.release
@@ -56,6 +56,33 @@ impl Evaluator<'_> {
             self.observe_release();
         }
         t
+    }
+
+    /// A leaf on the installed release itself (op `release_at_least`): the test gets the
+    /// release `installed_release` works out, the evidence names the fact it came from;
+    /// unknown when the release is.
+    pub(super) fn release_leaf(&mut self, l: &'a Leaf) -> Tri {
+        let facts = self.facts;
+        let (r, src) = match self.release() {
+            Release::Known(r, src) => (r.clone(), src.clone()),
+            Release::Unknown(why) => {
+                let t = Tri::Unknown(format!("the installed release is unknown ({why})"));
+                self.observe_release();
+                return t;
+            }
+        };
+        let field = (src != "cs.version").then(|| "version".to_string());
+        let value = Value::from(r.to_string());
+        self.push(Observation {
+            fact: src.clone(),
+            field,
+            value: Some(value.clone()),
+            missing: None,
+            default_applied: false,
+            named: None,
+            source: facts.get(&src).map(|f| f.source.clone()).unwrap_or_default(),
+        });
+        self.apply(l, &value)
     }
 
     /// Records how `cs.version` was seen, as evidence of an unknown release.
