@@ -177,7 +177,7 @@ fn a_null_value_is_the_release_default_never_an_error() {
 }
 
 /// The integration port (CS-SET-009): a positive port always listens; 0 is off only on
-/// releases whose ApiServer skips a port <= 0 (4.11.x, 4.18.2.1+, 4.19.1.0+, 4.20.0.0+);
+/// releases whose ApiServer skips a port <= 0 (4.11.x, 4.18.2.1+, 4.19.0.2+, 4.20.0.0+);
 /// elsewhere 0 binds a random port; a negative port never listens.
 #[test]
 fn integration_port_zero_is_off_only_where_the_release_guards_it() {
@@ -193,9 +193,12 @@ fn integration_port_zero_is_off_only_where_the_release_guards_it() {
         ("4.18.2.0", json!("0"), Outcome::Fail),
         ("4.19.0.0", json!("0"), Outcome::Fail),
         ("4.19.0.0", Value::Null, Outcome::Fail),
+        ("4.19.0.1", json!("0"), Outcome::Fail),
         ("4.10.0.0", json!("0"), Outcome::Fail),
-        // The guard: 4.18.2.1 (backport), 4.19.1.0, 4.20.0.0 on; 4.11.x had its own.
+        // The guard (CVE-2024-39864): 4.18.2.1, 4.19.0.2, 4.20.0.0 on; 4.11.x had its own.
         ("4.18.2.1", json!("0"), Outcome::Pass),
+        ("4.18.2.5", json!("0"), Outcome::Pass),
+        ("4.19.0.2", json!("0"), Outcome::Pass),
         ("4.19.1.0", json!("0"), Outcome::Pass),
         ("4.19.1.0", Value::Null, Outcome::Pass),
         ("4.20.0.0", json!("0"), Outcome::Pass),
@@ -222,7 +225,7 @@ fn integration_port_zero_is_off_only_where_the_release_guards_it() {
         .expect("the release is evidence");
     assert_eq!(rel.value, Some(json!("4.19.0.0")));
     assert!(
-        r.evidence.expected.contains("4.19.1.0 (on 4.19)")
+        r.evidence.expected.contains("4.19.0.2 (on 4.19)")
             && r.evidence.expected.contains("random free port"),
         "{}",
         r.evidence.expected
