@@ -250,9 +250,11 @@ fn integration_port_zero_is_off_only_where_the_release_guards_it() {
     );
     let r = eval("CS-SET-009", &f);
     assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
-    assert!(r.evidence.observed.iter().any(|o| o.fact
-        == "vuln.cloudstack.version"
-        && o.value == Some(json!("4.15.2.0"))));
+    assert!(r
+        .evidence
+        .observed
+        .iter()
+        .any(|o| o.fact == "vuln.cloudstack.version" && o.value == Some(json!("4.15.2.0"))));
 }
 
 #[test]
@@ -276,8 +278,14 @@ fn the_release_op_is_validated_at_load() {
             r#"{ op = "release_at_least", value = ["4.19.1.0", "4.19.2.0"] }"#,
             "one release per line",
         ),
-        (r#"{ op = "release_at_least", value = "4.x" }"#, "not a release"),
-        (r#"{ op = "release_at_least", value = 4 }"#, "literal release"),
+        (
+            r#"{ op = "release_at_least", value = "4.x" }"#,
+            "not a release",
+        ),
+        (
+            r#"{ op = "release_at_least", value = 4 }"#,
+            "literal release",
+        ),
         (r#"{ op = "release_at_least" }"#, "required"),
         (
             r#"{ op = "release_at_least", fact = "cs.setting.a", value = "4.19.1.0" }"#,
@@ -290,6 +298,106 @@ fn the_release_op_is_validated_at_load() {
     ] {
         let e = load_dir(&[("c.toml", &check(cond))]).unwrap_err();
         assert!(e.contains("c.toml") && e.contains(want), "{cond}: {e}");
+    }
+}
+
+/// endpoint.url was endpointe.url before 4.17.0 (`renamed_from`): there CS-XS-001 reads
+/// the former name, never "not applicable" for want of the new one.
+#[test]
+fn a_renamed_setting_is_read_under_its_former_name() {
+    let https_on = |mut f: Facts| {
+        f.set("props.server.https.enable", "file", "true");
+        f
+    };
+    let old = |v: &str| vec![("endpointe.url", json!(v))];
+    let r = eval(
+        "CS-XS-001",
+        &https_on(db(
+            Some("4.16.1.0"),
+            &old("http://10.0.0.1:8080/client/api"),
+        )),
+    );
+    assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
+    let seen: Vec<(&str, Option<&Value>)> = r
+        .evidence
+        .observed
+        .iter()
+        .map(|o| (o.fact.as_str(), o.value.as_ref()))
+        .collect();
+    assert!(
+        seen.contains(&(
+            "cs.setting.endpointe.url",
+            Some(&json!("http://10.0.0.1:8080/client/api"))
+        )),
+        "{seen:?}"
+    );
+    let new_obs = r
+        .evidence
+        .observed
+        .iter()
+        .find(|o| o.fact == "cs.setting.endpoint.url")
+        .unwrap();
+    assert!(new_obs
+        .missing
+        .as_ref()
+        .unwrap()
+        .detail
+        .contains("endpoint.url is called endpointe.url before 4.17.0.0; installed 4.16.1.0"));
+    assert_eq!(
+        eval(
+            "CS-XS-001",
+            &https_on(db(
+                Some("4.16.1.0"),
+                &old("https://ms.example.org:8443/client/api")
+            ))
+        )
+        .outcome,
+        Outcome::Pass
+    );
+    // No row under either name on 4.11: the (unchanged) default http://localhost.
+    let r = eval("CS-XS-001", &https_on(db(Some("4.11.3.0"), &[])));
+    assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
+    assert!(r.evidence.observed.iter().any(|o| o.default_applied));
+    // From 4.17 the new name is read, and the old one is ignored.
+    let mut f = https_on(db(
+        Some("4.17.0.0"),
+        &[(
+            "endpoint.url",
+            json!("https://ms.example.org:8443/client/api"),
+        )],
+    ));
+    f.set(
+        "cs.setting.endpointe.url",
+        "db:cloud.configuration",
+        "http://stale",
+    );
+    assert_eq!(eval("CS-XS-001", &f).outcome, Outcome::Pass);
+    // Release unknown: a row under the former name is read; no row at all is unknown.
+    let r = eval(
+        "CS-XS-001",
+        &https_on(db(None, &old("https://ms.example.org:8443/client/api"))),
+    );
+    assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+    let r = eval("CS-XS-001", &https_on(db(None, &[])));
+    assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
+    // Validated at load.
+    for (entry, want) in [
+        (
+            "since = [\"4.17.0.0\"]\nrenamed_from = \"x.y\"",
+            "not another setting name",
+        ),
+        (
+            "since = [\"4.17.0.0\"]\nrenamed_from = \"a b\"",
+            "not another setting name",
+        ),
+        (
+            "defaults = [{ from = \"4.11.0.0\", value = \"1\" }]\nrenamed_from = \"x.z\"",
+            "needs `since`",
+        ),
+    ] {
+        let e = load_dir(&[("h.toml", &format!("[[setting]]\nname = \"x.y\"\n{entry}\n"))])
+            .unwrap_err();
+        assert!(e.contains("h.toml:1") && e.contains(want), "{entry}: {e}");
     }
 }
 

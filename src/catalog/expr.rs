@@ -44,6 +44,9 @@ pub struct Leaf {
     pub history: Option<Arc<super::history::SettingHistory>>,
     /// The leaf's `note`, appended to its description.
     pub note: Option<String>,
+    /// The fact under the setting's former name (`renamed_from`), read on releases
+    /// before the rename (attached with the history).
+    pub former_fact: Option<String>,
 }
 
 /// The fact a leaf on the installed release names (`Test::reads_release`); the evaluator
@@ -108,7 +111,11 @@ fn compile_composite(
     text: &str,
 ) -> Result<Expr, String> {
     if cond.if_absent.is_some() || cond.note.is_some() {
-        let f = if cond.note.is_some() { "note" } else { "if_absent" };
+        let f = if cond.note.is_some() {
+            "note"
+        } else {
+            "if_absent"
+        };
         return Err(format!(
             "field `{path}.{f}`: set it on the leaves, op {} has no fact of its own",
             cond.op.name()
@@ -202,6 +209,7 @@ fn compile_leaf(
         line,
         history: None,
         note: cond.note.clone(),
+        former_fact: None,
     }))
 }
 

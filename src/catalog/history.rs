@@ -32,6 +32,10 @@ pub struct SettingSpec {
     /// The default from each release on where it changed, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub defaults: Vec<DefaultSpec>,
+    /// The setting's name in the releases before `since` (a rename, not a new setting):
+    /// there a check reads that name instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     #[serde(default)]
@@ -128,6 +132,20 @@ impl SettingHistory {
                 spec.name
             ));
         }
+        if let Some(old) = &spec.renamed_from {
+            if old.trim().is_empty() || old.contains(char::is_whitespace) || *old == spec.name {
+                return Err(format!(
+                    "setting {}: `renamed_from` {old:?} is not another setting name",
+                    spec.name
+                ));
+            }
+            if spec.since.is_empty() {
+                return Err(format!(
+                    "setting {}: `renamed_from` needs `since` (the release of the rename)",
+                    spec.name
+                ));
+            }
+        }
         if spec.since.is_empty() && spec.defaults.is_empty() {
             return Err(format!(
                 "setting {}: give `since` or `defaults` (an entry with neither says nothing)",
@@ -159,6 +177,13 @@ impl SettingHistory {
 
     pub fn name(&self) -> &str {
         &self.spec.name
+    }
+
+    /// The fact `key` (on this setting) under the setting's former name, if it was renamed.
+    pub fn former_key(&self, key: &str) -> Option<String> {
+        let old = self.spec.renamed_from.as_deref()?;
+        let prefix = key.strip_suffix(self.spec.name.as_str())?;
+        Some(format!("{prefix}{old}"))
     }
 
     /// Whether release `r` has the setting.
@@ -270,6 +295,7 @@ mod tests {
                     note: None,
                 })
                 .collect(),
+            renamed_from: None,
             note: None,
             references: vec![],
         })

@@ -2,12 +2,12 @@
 //! parsed from the catalog, how it is evaluated and how it is described to a person,
 //! side by side.
 
+use super::history::ReleaseSet;
 use super::spec::{ConditionSpec, Op, ParamValue};
 use super::value::{
     as_f64, as_list, as_string, cidr_v4_prefix, java_bool, loose_eq, mode_of, parse_mode, short,
     str_eq, timestamp_of, toml_to_json,
 };
-use super::history::ReleaseSet;
 use super::Profile;
 use crate::vuln::version::Version;
 use regex::Regex;
@@ -714,7 +714,10 @@ impl Test for ReleaseAtLeast_ {
         Ok(self.0.contains(&r))
     }
     fn describe(&self, subject: &str, _: &Params) -> String {
-        format!("{subject} (the installed release) at least {}", self.0.text())
+        format!(
+            "{subject} (the installed release) at least {}",
+            self.0.text()
+        )
     }
     fn reads_release(&self) -> bool {
         true
