@@ -180,6 +180,7 @@ mod tests {
                         missing: Some(Missing::new(MissingReason::NotCollected, "x")),
                         default_applied: false,
                         source: String::new(),
+                        named: None,
                     })
                     .collect(),
             },
