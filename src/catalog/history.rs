@@ -325,6 +325,32 @@ mod tests {
     }
 
     #[test]
+    fn a_release_set_leaves_out_lines_without_an_entry() {
+        let s = ReleaseSet::parse(&["4.11.0.0", "4.18.2.1", "4.19.0.2", "4.20.0.0"], "t").unwrap();
+        for (r, inside) in [
+            ("4.10.0.0", false),
+            ("4.11.0.0", true),
+            ("4.11.3", true),
+            ("4.12.0.0", false),
+            ("4.17.2.0", false),
+            ("4.18.2.0", false),
+            ("4.18.2.1", true),
+            ("4.19.0.1", false),
+            ("4.19.0.2", true),
+            ("4.19.1", true),
+            ("4.20.0.0", true),
+            ("24.0.0", true),
+        ] {
+            assert_eq!(s.contains(&v(r)), inside, "{r}");
+        }
+        assert!(ReleaseSet::parse(&["4.19.1.0", "4.19.2.0"], "t").is_err());
+        assert!(ReleaseSet::parse(&["4.19.x"], "t").is_err());
+        assert!(ReleaseSet::parse(&["4.19.1"], "t")
+            .unwrap()
+            .contains(&v("4.19.1.0")));
+    }
+
+    #[test]
     fn default_by_release() {
         let s = h(
             &[],
