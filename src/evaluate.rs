@@ -8,7 +8,7 @@
 
 use crate::catalog::{Absent, Check, Env, Expr, Leaf, Profile};
 use crate::facts::{Facts, Missing, MissingReason};
-use by_release::Release;
+use by_release::{NotInRelease, Release};
 use serde_json::Value;
 
 pub use crate::catalog::value::{get_path, java_bool, toml_to_json};
@@ -172,7 +172,15 @@ impl<'a> Evaluator<'a> {
     }
 
     fn leaf(&mut self, l: &'a Leaf) -> Tri {
-        let key = l.fact.as_str();
+        if l.test.reads_release() {
+            return self.release_leaf(l);
+        }
+        self.read(l, &l.fact, true)
+    }
+
+    /// A leaf's test on fact `key` (the leaf's own, or its setting's former name; only
+    /// the former with `by_release` false).
+    fn read(&mut self, l: &'a Leaf, key: &'a str, by_release: bool) -> Tri {
         let field = l.field.as_deref();
         let mut obs = Observation {
             fact: key.to_string(),
@@ -201,7 +209,7 @@ impl<'a> Evaluator<'a> {
         let missing = match (&fact.missing, value) {
             (Some(m), _) => m.clone(),
             // A NULL setting is not a value: CloudStack applies the release's default.
-            (None, Some(Value::Null)) if l.fact.starts_with("cs.setting.") => Missing {
+            (None, Some(Value::Null)) if key.starts_with("cs.setting.") => Missing {
                 reason: MissingReason::Absent,
                 detail: "the value is NULL: the release's default applies".into(),
             },
@@ -215,7 +223,7 @@ impl<'a> Evaluator<'a> {
                     obs.named = crate::outcome::Named::from_fact(whole, f);
                 }
                 self.push(obs);
-                return self.apply(l, v);
+                return self.apply(l, key, v);
             }
         };
         let what = match field {
@@ -234,9 +242,19 @@ impl<'a> Evaluator<'a> {
             self.push(obs);
             return Tri::Unknown(format!("{what}: {}{detail}", reason.as_str()));
         }
-        if let Some(t) = self.setting_not_in_release(l) {
-            self.push(obs);
-            return t;
+        match by_release.then(|| self.setting_not_in_release(l)).flatten() {
+            Some(NotInRelease::Decided(t)) => {
+                self.push(obs);
+                return t;
+            }
+            Some(NotInRelease::Former(old, why)) => {
+                if let Some(m) = obs.missing.as_mut() {
+                    m.detail = why;
+                }
+                self.push(obs);
+                return self.read(l, old, false);
+            }
+            None => {}
         }
         if let Some(b) = l.test.when_absent() {
             self.push(obs);
@@ -247,7 +265,7 @@ impl<'a> Evaluator<'a> {
             Absent::Fail => Tri::False,
             Absent::NotApplicable => Tri::NotApplicable(format!("{what} is absent")),
             Absent::Unknown => Tri::Unknown(format!("{what} is absent")),
-            Absent::Default(d) => return self.with_default(l, d, obs),
+            Absent::Default(d) => return self.with_default(l, key, d, obs),
         };
         self.push(obs);
         outcome
@@ -255,7 +273,7 @@ impl<'a> Evaluator<'a> {
 
     /// An absent fact read as its default: the installed release's when the setting's
     /// history records one (the observation says which), else the check's `d`.
-    fn with_default(&mut self, l: &'a Leaf, d: &Value, mut obs: Observation) -> Tri {
+    fn with_default(&mut self, l: &'a Leaf, key: &'a str, d: &Value, mut obs: Observation) -> Tri {
         let d = match self.release_default(l, d) {
             Ok((d, note)) => {
                 if let (Some(n), Some(m)) = (note, obs.missing.as_mut()) {
@@ -275,11 +293,11 @@ impl<'a> Evaluator<'a> {
         obs.value = Some(d.clone());
         obs.default_applied = true;
         self.push(obs);
-        self.apply(l, &d)
+        self.apply(l, key, &d)
     }
 
-    fn apply(&mut self, l: &'a Leaf, v: &Value) -> Tri {
-        self.env.key = &l.fact;
+    fn apply(&mut self, l: &'a Leaf, key: &'a str, v: &Value) -> Tri {
+        self.env.key = key;
         let r = l.test.eval(v, &self.env);
         self.env.key = "";
         match r {

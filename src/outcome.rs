@@ -181,6 +181,7 @@ mod tests {
                         default_applied: false,
                         named: None,
                         source: String::new(),
+                        named: None,
                     })
                     .collect(),
             },

@@ -821,7 +821,7 @@ const FRESH_PREDICTED: &[(&str, &str, &str)] = &[
     ("CS-SET-006", "pass", "no domain_details rows on a fresh install"),
     ("CS-SET-007", "not_applicable", "2FA not mandated"),
     ("CS-SET-008", "fail", "H1/H8: admin (user 2) enabled without 2FA"),
-    ("CS-SET-009", "pass", "H14: integration.api.port=0 (off since 4.19.1)"),
+    ("CS-SET-009", "pass", "H14: integration.api.port=0 (off on 4.22; 0 is off from 4.18.2.1, 4.19.0.2, 4.20.0.0, and on 4.11)"),
     ("CS-SET-010", "not_applicable", "§3.4: proxy.header.verify=false"),
     ("CS-SET-011", "pass", "§4.5: first init sets encoders.exclude=MD5,LDAP,PLAINTEXT"),
     ("CS-SET-012", "pass", "§4.5: first init sets authenticators.exclude=PLAINTEXT"),

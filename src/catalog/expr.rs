@@ -42,7 +42,16 @@ pub struct Leaf {
     /// For a leaf on a setting (`cs.setting.<name>` and the like): the setting's release
     /// history, when the catalog has one (attached once every file is loaded).
     pub history: Option<Arc<super::history::SettingHistory>>,
+    /// The leaf's `note`, appended to its description.
+    pub note: Option<String>,
+    /// The fact under the setting's former name (`renamed_from`), read on releases
+    /// before the rename (attached with the history).
+    pub former_fact: Option<String>,
 }
+
+/// The fact a leaf on the installed release names (`Test::reads_release`); the evaluator
+/// reads it as the settings history does, with `vuln.cloudstack.version` as fallback.
+pub const RELEASE_FACT: &str = "cs.version";
 
 /// The fact (and field) a subtree reads unless it names its own, with the line naming it.
 #[derive(Clone, Copy)]
@@ -101,9 +110,14 @@ fn compile_composite(
     here: Inherited,
     text: &str,
 ) -> Result<Expr, String> {
-    if cond.if_absent.is_some() {
+    if cond.if_absent.is_some() || cond.note.is_some() {
+        let f = if cond.note.is_some() {
+            "note"
+        } else {
+            "if_absent"
+        };
         return Err(format!(
-            "field `{path}.if_absent`: set it on the leaves, op {} has no fact of its own",
+            "field `{path}.{f}`: set it on the leaves, op {} has no fact of its own",
             cond.op.name()
         ));
     }
@@ -162,6 +176,12 @@ fn compile_leaf(
     let args = ops::Args::new(cond, path, &check.params);
     let test = ops::compile(&args)?;
     args.finish()?;
+    if test.reads_release() && (fact != RELEASE_FACT || here.field.is_some()) {
+        return Err(format!(
+            "field `{path}.fact`: op {} reads the installed release: write fact = \"{RELEASE_FACT}\" (no field)",
+            cond.op.name()
+        ));
+    }
     let if_absent = match cond.if_absent.unwrap_or(check.if_absent) {
         IfAbsent::Fail => Absent::Fail,
         IfAbsent::Pass => Absent::Pass,
@@ -188,6 +208,8 @@ fn compile_leaf(
         test,
         line,
         history: None,
+        note: cond.note.clone(),
+        former_fact: None,
     }))
 }
 
@@ -202,7 +224,13 @@ impl Expr {
             Expr::All(kids) => join(kids, " and "),
             Expr::Any(kids) => join(kids, " or "),
             Expr::Not(kid) => format!("not ({})", kid.describe(params)),
-            Expr::Leaf(l) => l.test.describe(&l.subject, params),
+            Expr::Leaf(l) => {
+                let d = l.test.describe(&l.subject, params);
+                match &l.note {
+                    Some(n) => format!("{d} [{n}]"),
+                    None => d,
+                }
+            }
         }
     }
 

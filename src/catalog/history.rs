@@ -32,6 +32,10 @@ pub struct SettingSpec {
     /// The default from each release on where it changed, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub defaults: Vec<DefaultSpec>,
+    /// The setting's name in the releases before `since` (a rename, not a new setting):
+    /// there a check reads that name instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     #[serde(default)]
@@ -51,7 +55,7 @@ pub struct DefaultSpec {
 #[derive(Debug, Clone)]
 pub struct SettingHistory {
     pub spec: SettingSpec,
-    since: Vec<Version>,
+    since: ReleaseSet,
     defaults: Vec<(Version, String)>,
 }
 
@@ -59,6 +63,63 @@ fn version(s: &str, what: &str) -> Result<Version, String> {
     Version::parse(s)
         .filter(|v| v.to_string() == s.trim())
         .ok_or_else(|| format!("{what}: {s:?} is not a release such as 4.18.0.0"))
+}
+
+/// Releases from a first release on each line, written one per line, oldest first
+/// (`["4.18.2.4", "4.19.2.0", "4.20.0.0"]`): a release is in the set when it is at least
+/// the entry of its own line, or at least the last entry (every later line is). A line
+/// between two entries that has none (4.12 in `["4.11.0.0", "4.20.0.0"]`) is not in the
+/// set. Used by `since` and by the `release_at_least` op.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseSet(Vec<Version>);
+
+impl ReleaseSet {
+    /// Parses and validates the list; `what` names the field in errors.
+    pub fn parse<S: AsRef<str>>(list: &[S], what: &str) -> Result<ReleaseSet, String> {
+        let v = list
+            .iter()
+            .map(|s| version(s.as_ref(), what))
+            .collect::<Result<Vec<_>, _>>()?;
+        for w in v.windows(2) {
+            if w[0] >= w[1] || w[0].line() == w[1].line() {
+                return Err(format!(
+                    "{what} must list one release per line, oldest first ({} then {})",
+                    w[0], w[1]
+                ));
+            }
+        }
+        Ok(ReleaseSet(v))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether release `r` is in the set (every release when the set is empty).
+    pub fn contains(&self, r: &Version) -> bool {
+        let Some(last) = self.0.last() else {
+            return true;
+        };
+        r >= last || self.0.iter().any(|s| s.line() == r.line() && r >= s)
+    }
+
+    /// "4.18.0.0", or "4.18.2.4 (on 4.18), 4.19.2.0 (on 4.19), 4.20.0.0".
+    pub fn text(&self) -> String {
+        let n = self.0.len();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i + 1 < n {
+                    format!("{v} (on {})", v.line())
+                } else {
+                    v.to_string()
+                }
+            })
+            .collect();
+        parts.join(", ")
+    }
 }
 
 impl SettingHistory {
@@ -71,25 +132,28 @@ impl SettingHistory {
                 spec.name
             ));
         }
+        if let Some(old) = &spec.renamed_from {
+            if old.trim().is_empty() || old.contains(char::is_whitespace) || *old == spec.name {
+                return Err(format!(
+                    "setting {}: `renamed_from` {old:?} is not another setting name",
+                    spec.name
+                ));
+            }
+            if spec.since.is_empty() {
+                return Err(format!(
+                    "setting {}: `renamed_from` needs `since` (the release of the rename)",
+                    spec.name
+                ));
+            }
+        }
         if spec.since.is_empty() && spec.defaults.is_empty() {
             return Err(format!(
                 "setting {}: give `since` or `defaults` (an entry with neither says nothing)",
                 spec.name
             ));
         }
-        let since = spec
-            .since
-            .iter()
-            .map(|s| version(s, "field `since`"))
-            .collect::<Result<Vec<_>, _>>()?;
-        for w in since.windows(2) {
-            if w[0] >= w[1] || w[0].line() == w[1].line() {
-                return Err(format!(
-                    "setting {}: `since` must list one release per line, oldest first ({} then {})",
-                    spec.name, w[0], w[1]
-                ));
-            }
-        }
+        let since = ReleaseSet::parse(&spec.since, "field `since`")
+            .map_err(|e| format!("setting {}: {e}", spec.name))?;
         let mut defaults = Vec::new();
         for d in &spec.defaults {
             let v = version(&d.from, "field `defaults.from`")?;
@@ -115,30 +179,21 @@ impl SettingHistory {
         &self.spec.name
     }
 
-    /// Whether release `r` has the setting.
-    pub fn present_in(&self, r: &Version) -> bool {
-        let Some(last) = self.since.last() else {
-            return true;
-        };
-        r >= last || self.since.iter().any(|s| s.line() == r.line() && r >= s)
+    /// The fact `key` (on this setting) under the setting's former name, if it was renamed.
+    pub fn former_key(&self, key: &str) -> Option<String> {
+        let old = self.spec.renamed_from.as_deref()?;
+        let prefix = key.strip_suffix(self.spec.name.as_str())?;
+        Some(format!("{prefix}{old}"))
     }
 
-    /// "4.18.0.0", or "4.18.2.4 (4.18), 4.19.2.0 (4.19), 4.20.0.0" for backports.
+    /// Whether release `r` has the setting.
+    pub fn present_in(&self, r: &Version) -> bool {
+        self.since.contains(r)
+    }
+
+    /// "4.18.0.0", or "4.18.2.4 (on 4.18), 4.19.2.0 (on 4.19), 4.20.0.0" for backports.
     pub fn since_text(&self) -> String {
-        let n = self.since.len();
-        let parts: Vec<String> = self
-            .since
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                if i + 1 < n {
-                    format!("{v} (on {})", v.line())
-                } else {
-                    v.to_string()
-                }
-            })
-            .collect();
-        parts.join(", ")
+        self.since.text()
     }
 
     /// Whether the entry records default changes.
@@ -240,6 +295,7 @@ mod tests {
                     note: None,
                 })
                 .collect(),
+            renamed_from: None,
             note: None,
             references: vec![],
         })
@@ -266,6 +322,32 @@ mod tests {
             s.since_text(),
             "4.18.2.4 (on 4.18), 4.19.2.0 (on 4.19), 4.20.0.0"
         );
+    }
+
+    #[test]
+    fn a_release_set_leaves_out_lines_without_an_entry() {
+        let s = ReleaseSet::parse(&["4.11.0.0", "4.18.2.1", "4.19.0.2", "4.20.0.0"], "t").unwrap();
+        for (r, inside) in [
+            ("4.10.0.0", false),
+            ("4.11.0.0", true),
+            ("4.11.3", true),
+            ("4.12.0.0", false),
+            ("4.17.2.0", false),
+            ("4.18.2.0", false),
+            ("4.18.2.1", true),
+            ("4.19.0.1", false),
+            ("4.19.0.2", true),
+            ("4.19.1", true),
+            ("4.20.0.0", true),
+            ("24.0.0", true),
+        ] {
+            assert_eq!(s.contains(&v(r)), inside, "{r}");
+        }
+        assert!(ReleaseSet::parse(&["4.19.1.0", "4.19.2.0"], "t").is_err());
+        assert!(ReleaseSet::parse(&["4.19.x"], "t").is_err());
+        assert!(ReleaseSet::parse(&["4.19.1"], "t")
+            .unwrap()
+            .contains(&v("4.19.1.0")));
     }
 
     #[test]

@@ -331,6 +331,7 @@ fn attach_history(cat: &mut Catalog) -> Result<(), CatalogError> {
                     });
                 }
             }
+            l.former_fact = h.former_key(&l.fact);
             l.history = Some(h.clone());
         }
     }

@@ -2,12 +2,14 @@
 //! parsed from the catalog, how it is evaluated and how it is described to a person,
 //! side by side.
 
+use super::history::ReleaseSet;
 use super::spec::{ConditionSpec, Op, ParamValue};
 use super::value::{
     as_f64, as_list, as_string, cidr_v4_prefix, java_bool, loose_eq, mode_of, parse_mode, short,
     str_eq, timestamp_of, toml_to_json,
 };
 use super::Profile;
+use crate::vuln::version::Version;
 use regex::Regex;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -54,6 +56,11 @@ pub trait Test: fmt::Debug + Send + Sync {
     /// (`None`: the leaf's `if_absent` decides).
     fn when_absent(&self) -> Option<bool> {
         None
+    }
+    /// Whether the test is about the installed release (the evaluator hands it the
+    /// release it works out, not the leaf's fact as stored).
+    fn reads_release(&self) -> bool {
+        false
     }
 }
 
@@ -246,6 +253,7 @@ pub(super) fn compile(args: &Args) -> Result<Arc<dyn Test>, String> {
             allowed: args.operand("a list", conv_list)?,
             ignore_case: args.ignore_case(),
         }),
+        ReleaseAtLeast => Arc::new(ReleaseAtLeast_::new(args)?),
         All | Any | Not => {
             return Err(format!(
                 "field `{}.op`: {} is not a leaf",
@@ -670,5 +678,48 @@ impl Test for SubsetOf_ {
     }
     fn describe(&self, subject: &str, p: &Params) -> String {
         format!("every item of {subject} in {}", self.allowed.shown(p))
+    }
+}
+
+/// The installed release is in a set of releases given one per line (`ReleaseSet`).
+#[derive(Debug)]
+struct ReleaseAtLeast_(ReleaseSet);
+
+impl ReleaseAtLeast_ {
+    fn new(a: &Args) -> Result<Self, String> {
+        a.mark(VALUE);
+        let what = format!("field `{}.value`", a.path);
+        let list: Vec<String> = match a.spec.value.as_ref() {
+            None => return Err(a.missing("value")),
+            Some(ParamValue::Literal(toml::Value::String(one))) => vec![one.clone()],
+            Some(ParamValue::Literal(lit @ toml::Value::Array(_))) => conv_list(lit)
+                .filter(|l| !l.is_empty())
+                .ok_or_else(|| format!("{what}: a release or a non-empty list of releases"))?,
+            Some(_) => {
+                return Err(format!(
+                    "{what}: op release_at_least needs a literal release or list of releases"
+                ))
+            }
+        };
+        Ok(ReleaseAtLeast_(ReleaseSet::parse(&list, &what)?))
+    }
+}
+
+impl Test for ReleaseAtLeast_ {
+    fn eval(&self, v: &Value, env: &Env) -> Result<bool, String> {
+        let r = v
+            .as_str()
+            .and_then(Version::parse)
+            .ok_or_else(|| tri_error(env.key, "a release", v))?;
+        Ok(self.0.contains(&r))
+    }
+    fn describe(&self, subject: &str, _: &Params) -> String {
+        format!(
+            "{subject} (the installed release) at least {}",
+            self.0.text()
+        )
+    }
+    fn reads_release(&self) -> bool {
+        true
     }
 }

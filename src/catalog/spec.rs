@@ -53,6 +53,11 @@ pub enum Op {
     /// Every item of a list fact is in `value` (a list literal or a list param), e.g. the
     /// accepted TLS protocols within the allowed set a profile may override.
     SubsetOf,
+    /// The installed release (`cs.version`, else `vuln.cloudstack.version`, as the
+    /// settings history reads it) is at least `value`: one release, or a list of one
+    /// release per line, oldest first (`catalog::history::ReleaseSet`). The leaf names
+    /// `fact = "cs.version"`.
+    ReleaseAtLeast,
     All,
     Any,
     Not,
@@ -101,6 +106,10 @@ pub struct ConditionSpec {
     /// Per-leaf override of the check's `if_absent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_absent: Option<IfAbsent>,
+    /// A leaf's explanation, appended to its description in the evidence ("0 binds a
+    /// random port before these releases").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A check as written in the catalog.
