@@ -181,7 +181,6 @@ mod tests {
                         default_applied: false,
                         named: None,
                         source: String::new(),
-                        named: None,
                     })
                     .collect(),
             },
