@@ -70,6 +70,21 @@ fn setting(look: &Layers, key: &str, default: &str) -> Result<String, Missing> {
     }
 }
 
+/// `endpoint.url`, or on releases before 4.17 its former name `endpointe.url` (renamed by
+/// engine/schema/src/main/resources/META-INF/db/schema-41610to41700.sql; see
+/// checks/cloudstack/setting-history.toml): the former row is read only when the new one is
+/// known absent.
+fn endpoint_url(look: &Layers) -> Result<String, Missing> {
+    const NEW: &str = "cs.setting.endpoint.url";
+    match look.value(NEW) {
+        Err(m) if m.reason.is_known_absent() => match look.value("cs.setting.endpointe.url") {
+            Ok(Value::String(s)) => Ok(s),
+            _ => Ok(ENDPOINT_URL_DEFAULT.to_string()),
+        },
+        _ => setting(look, NEW, ENDPOINT_URL_DEFAULT),
+    }
+}
+
 fn group(from: &str, names: impl IntoIterator<Item = String>) -> Option<Group> {
     let mut names: Vec<String> = names
         .into_iter()
@@ -102,7 +117,7 @@ pub(in super::super) fn expected(
     let mut groups = Vec::new();
     let source = match label {
         LABEL_HTTPS => {
-            setting(look, "cs.setting.endpoint.url", ENDPOINT_URL_DEFAULT).and_then(|url| {
+            endpoint_url(look).and_then(|url| {
                 let host = url_host(&url).ok_or_else(|| {
                     Missing::error("cs.setting.endpoint.url has no host (not a URL)")
                 })?;
@@ -208,6 +223,29 @@ mod tests {
             assert!(is_loopback(l), "{l}");
         }
         assert!(!is_loopback("10.0.0.1") && !is_loopback("ms.example.org"));
+    }
+
+    #[test]
+    fn the_former_name_endpointe_url_is_read_before_4_17() {
+        let mut f = Facts::new();
+        f.namespace_complete("cs.setting.", "db");
+        f.set(
+            "cs.setting.endpointe.url",
+            "db",
+            "https://api.example.net:8443/client/api",
+        );
+        let look = Layers(vec![&f]);
+        let g = expected(LABEL_HTTPS, None, &[], &look).groups;
+        assert_eq!(g[0].names, vec!["api.example.net".to_string()]);
+        // Both rows: the current name wins.
+        f.set(
+            "cs.setting.endpoint.url",
+            "db",
+            "https://new.example.net/client/api",
+        );
+        let look = Layers(vec![&f]);
+        let g = expected(LABEL_HTTPS, None, &[], &look).groups;
+        assert_eq!(g[0].names, vec!["new.example.net".to_string()]);
     }
 
     #[test]
