@@ -389,14 +389,16 @@ pub async fn modern(
 /// After a completed handshake in which the server asked for a client certificate and got
 /// an empty one: whether it then rejects that.
 ///
-/// - TLS 1.2: the server sends its Finished only after taking our (empty) Certificate, so
-///   a completed handshake is its answer: accepted. Nothing is read.
+/// - TLS 1.2: the server sends its Finished only after taking our (empty) Certificate
+///   (RFC 5246, section 7.3), so a completed handshake is its answer: accepted. Nothing
+///   is read.
 /// - TLS 1.3: the server judges our Certificate after our Finished, which ends the
 ///   handshake on our side. A strict server answers with an alert (or closes); one that
-///   takes the empty certificate answers with a session ticket (which it may only send
-///   before our Finished when it asks for no certificate), application data, or nothing.
-///   The first of these ends the wait: an alert or a close is a rejection, anything else
-///   an acceptance, as is silence for `limits.client_auth_wait`.
+///   takes the empty certificate answers with a session ticket (which it may send before
+///   our Finished only when it asks for no certificate: RFC 8446, section 4.6.1),
+///   application data, or nothing. The first of these ends the wait: an alert or a close
+///   is a rejection, anything else an acceptance, as is silence for
+///   `limits.client_auth_wait`.
 async fn rejects_empty_certificate(
     tls: &mut tokio_rustls::client::TlsStream<TcpStream>,
     version: Version,
