@@ -396,6 +396,73 @@ fn client_auth_modes_on_the_agent_port() {
     }
 }
 
+/// The wait for the server's verdict on an empty client certificate ends with its answer:
+/// a TLS 1.3 server that takes it sends session tickets, one that refuses it an alert, and
+/// a completed TLS 1.2 handshake is already the answer. With a 5 s wait, every case is
+/// done well within it, and the verdicts are those of `client_auth_modes_on_the_agent_port`.
+/// Also with `openssl s_server` (one connection at a time, as in `bench/audit.sh`), where
+/// each wait held every other probe of the endpoint back.
+#[test]
+fn client_auth_answer_ends_the_wait() {
+    let t = now();
+    let (ca, leaf, key) = ec_ca_and_leaf(&["ms.test"], t - 86_400, t + 400 * 86_400);
+    let both = vec![&rustls::version::TLS13, &rustls::version::TLS12];
+    for (auth, want, versions) in [
+        (ClientAuth::Want, "requested", vec![&rustls::version::TLS13]),
+        (ClientAuth::Need, "required", vec![&rustls::version::TLS13]),
+        (ClientAuth::Want, "requested", vec![&rustls::version::TLS12]),
+        (ClientAuth::Want, "requested", both.clone()),
+        (ClientAuth::Need, "required", both),
+    ] {
+        let srv = rustls_server(
+            vec![leaf.clone()],
+            key.clone(),
+            auth,
+            Some(ca.der().to_vec()),
+            &versions,
+        );
+        let mut o = opts(&[format!("agent=127.0.0.1:{}", srv.port)], 8000);
+        o.limits.client_auth_wait = Duration::from_secs(5);
+        let t0 = Instant::now();
+        let f = tls::collect(&o, &Facts::new());
+        let took = t0.elapsed();
+        assert_eq!(val(&f, "tls.agent.client_auth"), want, "{versions:?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "{want} {versions:?}: {took:?}"
+        );
+    }
+    if !have_openssl() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    self_signed(
+        d.path(),
+        "rsa:2048",
+        "-sha256",
+        "30",
+        "ms.test",
+        "ms.key",
+        "ms.pem",
+        &[],
+    );
+    for (mode, want) in [("-verify", "requested"), ("-Verify", "required")] {
+        let (_srv, port) = s_server(
+            d.path(),
+            "ms.pem",
+            "ms.key",
+            &[mode, "1", "-CAfile", "ms.pem"],
+        );
+        let mut o = opts(&[format!("agent=127.0.0.1:{port}")], 8000);
+        o.limits.client_auth_wait = Duration::from_secs(5);
+        let t0 = Instant::now();
+        let f = tls::collect(&o, &Facts::new());
+        let took = t0.elapsed();
+        assert_eq!(val(&f, "tls.agent.client_auth"), want, "s_server {mode}");
+        assert!(took < Duration::from_secs(2), "s_server {mode}: {took:?}");
+    }
+}
+
 #[test]
 fn rsa_root_ca_matches_the_settings() {
     if !have_openssl() {

@@ -12,8 +12,9 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -354,16 +355,8 @@ pub async fn modern(
                     .unwrap_or_default();
                 out.negotiated = Some((v, s));
                 if spy.asked.load(Ordering::SeqCst) {
-                    // Did the server accept the empty client certificate? A strict server
-                    // answers with an alert (TLS 1.3) right after our Finished.
-                    let mut b = [0u8; 512];
                     out.client_cert_required =
-                        match timeout(limits.client_auth_wait, tls.read(&mut b)).await {
-                            Err(_) => Some(false),
-                            Ok(Ok(0)) => Some(true),
-                            Ok(Ok(_)) => Some(false),
-                            Ok(Err(_)) => Some(true),
-                        };
+                        Some(rejects_empty_certificate(&mut tls, version, limits).await);
                 }
                 let _ = timeout(Duration::from_millis(50), tls.shutdown()).await;
             }
@@ -391,6 +384,47 @@ pub async fn modern(
             limits.probe.as_millis()
         ))),
     }
+}
+
+/// After a completed handshake in which the server asked for a client certificate and got
+/// an empty one: whether it then rejects that.
+///
+/// - TLS 1.2: the server sends its Finished only after taking our (empty) Certificate
+///   (RFC 5246, section 7.3), so a completed handshake is its answer: accepted. Nothing
+///   is read.
+/// - TLS 1.3: the server judges our Certificate after our Finished, which ends the
+///   handshake on our side. A strict server answers with an alert (or closes); one that
+///   takes the empty certificate answers with a session ticket (which it may send before
+///   our Finished only when it asks for no certificate: RFC 8446, section 4.6.1),
+///   application data, or nothing. The first of these ends the wait: an alert or a close
+///   is a rejection, anything else an acceptance, as is silence for
+///   `limits.client_auth_wait`.
+async fn rejects_empty_certificate(
+    tls: &mut tokio_rustls::client::TlsStream<TcpStream>,
+    version: Version,
+    limits: &Limits,
+) -> bool {
+    if version != Version::TLS13 {
+        return false;
+    }
+    let tickets =
+        |t: &tokio_rustls::client::TlsStream<TcpStream>| t.get_ref().1.tls13_tickets_received();
+    // Tickets processed with the handshake came before our Finished: they do not count.
+    let before = tickets(tls);
+    let mut b = [0u8; 512];
+    let answer = std::future::poll_fn(|cx| {
+        let mut rb = tokio::io::ReadBuf::new(&mut b);
+        match std::pin::Pin::new(&mut *tls).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => Poll::Ready(rb.filled().is_empty()),
+            Poll::Ready(Err(_)) => Poll::Ready(true),
+            // A ticket is handled inside the read, which then waits for more.
+            Poll::Pending if tickets(tls) > before => Poll::Ready(false),
+            Poll::Pending => Poll::Pending,
+        }
+    });
+    timeout(limits.client_auth_wait, answer)
+        .await
+        .unwrap_or(false)
 }
 
 fn short_error(e: &std::io::Error) -> String {
