@@ -315,6 +315,11 @@ struct EvalArgs {
     /// counting for the exit code until they expire; outcomes and scores are unchanged.
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
+    /// Compliance frameworks to show (nist-800-53, cis-v8, iso-27001; repeatable or
+    /// comma-separated; default: all): the per-framework summaries and each result's
+    /// controls keep only these. Results, scores and the exit code are unchanged.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    framework: Vec<String>,
     #[command(flatten)]
     catalog: CatalogArgs,
 }
@@ -522,12 +527,17 @@ fn evaluator(e: &EvalArgs) -> Result<Evaluator, Failure> {
         }
         None => Vec::new(),
     };
+    let frameworks = (!e.framework.is_empty())
+        .then(|| stackposture::catalog::compliance::select(&cat.frameworks, &e.framework))
+        .transpose()
+        .map_err(|err| usage(format!("--framework: {err}")))?;
     let opts = EvalOptions {
         fail_on: e.fail_on.map(Severity::from),
         min_score: e.min_score,
         as_of,
         waivers,
         packs: None,
+        frameworks,
     };
     Ok(Evaluator { cat, opts })
 }

@@ -10,6 +10,7 @@
 //!
 //! No check can run a command: a condition is a small declarative expression over facts.
 
+pub mod compliance;
 mod expr;
 mod keys;
 mod load;
@@ -20,6 +21,7 @@ mod profile;
 mod spec;
 pub mod value;
 
+pub use compliance::{Control, Controls, Framework};
 pub use expr::{Absent, Expr, Leaf};
 pub use keys::{covers, nearest};
 pub use ops::{Env, Params, Test};
@@ -110,6 +112,9 @@ pub struct Check {
     pub condition: Expr,
     /// Applicability: when this evaluates false the check is `not_applicable`.
     pub when: Option<Expr>,
+    /// The compliance controls the check implements (from the pack's `compliance.toml`):
+    /// framework id -> control ids.
+    pub controls: Controls,
 }
 
 impl std::ops::Deref for Check {
@@ -119,9 +124,22 @@ impl std::ops::Deref for Check {
     }
 }
 
+/// A check as listed: as written, plus its compliance controls (when it has any).
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    spec: &'a CheckSpec,
+    #[serde(skip_serializing_if = "Controls::is_empty")]
+    controls: &'a Controls,
+}
+
 impl Serialize for Check {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.spec.serialize(s)
+        Listed {
+            spec: &self.spec,
+            controls: &self.controls,
+        }
+        .serialize(s)
     }
 }
 
@@ -195,6 +213,8 @@ pub struct Catalog {
     pub checks: Vec<Check>,
     pub omitted: Vec<Omitted>,
     pub profiles: Vec<Profile>,
+    /// The compliance frameworks and their controls (`checks/frameworks.toml`).
+    pub frameworks: Vec<Framework>,
 }
 
 /// Where to load the catalog from.
@@ -234,6 +254,10 @@ impl Catalog {
     /// The profile used when none is named: the one marked `default = true`.
     pub fn default_profile(&self) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.default)
+    }
+
+    pub fn framework(&self, id: &str) -> Option<&Framework> {
+        self.frameworks.iter().find(|f| f.id == id)
     }
 
     pub fn pack(&self, id: &str) -> Option<&Pack> {

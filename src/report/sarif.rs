@@ -69,10 +69,17 @@ fn category(report: &Report) -> String {
 
 fn rule(f: &Finding) -> Value {
     let r = f.result;
-    // Distinct tags (the schema requires it), `security` first.
+    // Distinct tags (the schema requires it), `security` first, then the compliance
+    // controls as `framework/control` (`nist-800-53/SC-8`), then the check's own tags.
+    let controls: Vec<String> = r
+        .controls
+        .iter()
+        .flat_map(|(fw, ids)| ids.iter().map(move |id| format!("{fw}/{id}")))
+        .collect();
     let mut tags: Vec<String> = Vec::new();
     for t in ["security", r.duty.as_str()]
         .into_iter()
+        .chain(controls.iter().map(String::as_str))
         .chain(r.tags.iter().map(String::as_str))
     {
         if !tags.iter().any(|x| x == t) {
