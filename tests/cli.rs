@@ -56,7 +56,7 @@ fn golden_json_report() {
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], "1.1.0");
+    assert_eq!(v["schema_version"], "1.2.0");
     assert_eq!(v["profile"]["name"], "golden");
     // The profile's param override (60 days) makes the 37-day certificate fail.
     let tls = v["results"]
