@@ -485,11 +485,16 @@ fn emit_formats(
         )));
     }
     for f in formats {
-        let name = match prefix {
-            Some(p) => format!("{p}.{}", f.file_name()),
-            None => f.file_name().to_string(),
-        };
-        emit(&report::render(report, f, opts), Some(&dir.join(name)))?;
+        let text = report::render(report, f, opts);
+        match prefix {
+            // One of many facts files: no fsync per file, one sync of the batch at the end.
+            Some(p) => {
+                let path = dir.join(format!("{p}.{}", f.file_name()));
+                opfiles::write_atomic_unsynced(&path, text.as_bytes())
+                    .map_err(|e| cannot_run(format!("cannot write {}: {e}", path.display())))?
+            }
+            None => emit(&text, Some(&dir.join(f.file_name())))?,
+        }
     }
     Ok(())
 }
@@ -590,6 +595,10 @@ fn evaluate_files(paths: &[PathBuf], e: &EvalArgs) -> Result<u8, Failure> {
         let f = report::batch::load_facts(path).map_err(cannot_run)?;
         let prefix = several.then_some(name.as_str());
         code = code.max(emit_report(&ev, &f, e, prefix)?);
+    }
+    if let (true, Some(dir)) = (several, &e.output_dir) {
+        opfiles::sync_filesystem(dir)
+            .map_err(|err| cannot_run(format!("cannot sync {}: {err}", dir.display())))?;
     }
     Ok(code)
 }

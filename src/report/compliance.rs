@@ -126,27 +126,29 @@ pub fn html(out: &mut String, report: &Report) {
     out.push_str("<h2>Compliance</h2>\n");
     for (id, fw) in comp {
         let c = &fw.counts;
+        let fw_id = h(id);
         let _ = writeln!(
             out,
-            "<h3>{}</h3>\n<p class=\"framework\" data-framework=\"{}\">Controls: \
-             <span id=\"fw-{0}-fail\">{}</span> fail, <span id=\"fw-{0}-error\">{}</span> error, \
-             <span id=\"fw-{0}-unknown\">{}</span> unknown, <span id=\"fw-{0}-pass\">{}</span> pass, \
-             <span id=\"fw-{0}-not_applicable\">{}</span> not applicable. \
-             Catalog: <code>{}</code></p>",
-            h(&fw.title),
-            h(id),
+            "<h3>{title}</h3>\n<p class=\"framework\" data-framework=\"{fw_id}\">Controls: \
+             <span id=\"fw-{fw_id}-fail\">{}</span> fail, \
+             <span id=\"fw-{fw_id}-error\">{}</span> error, \
+             <span id=\"fw-{fw_id}-unknown\">{}</span> unknown, \
+             <span id=\"fw-{fw_id}-pass\">{}</span> pass, \
+             <span id=\"fw-{fw_id}-not_applicable\">{}</span> not applicable. \
+             Catalog: <code>{source}</code></p>",
             c.fail,
             c.error,
             c.unknown,
             c.pass,
             c.not_applicable,
-            h(&fw.source),
+            title = h(&fw.title),
+            source = h(&fw.source),
         );
         let _ = writeln!(
             out,
             "<table class=\"controls\" id=\"fw-{}\"><tr><th>Control</th><th>Title</th>\
              <th>Status</th><th>Checks</th></tr>",
-            h(id)
+            fw_id
         );
         for ctl in &fw.controls {
             let _ = writeln!(
