@@ -29,7 +29,7 @@ for fmt in $FORMATS; do
   rm -rf "$D/out"; mkdir "$D/out"
   /usr/bin/time -f "%e %U %S %M" -o "$D/time" \
     taskset -c 0 "$BIN" evaluate "$D/facts" --format "$fmt" --output-dir "$D/out" >/dev/null || [ $? = 1 ]
-  read -r wall user sys maxrss <"$D/time"
+  read -r wall user sys maxrss < <(tail -n 1 "$D/time")
   python3 -c "
 import sys
 n, wall, cpu = $FILES, float('$wall'), float('$user') + float('$sys')

@@ -34,7 +34,7 @@ echo "reports: $FILES x $(stat -c %s "$D/one.json") bytes; load: $(cut -d' ' -f1
 for fmt in $FORMATS; do
   /usr/bin/time -f "%e %U %S %M" -o "$D/time" \
     taskset -c 0 "$BIN" fleet "$D/reports" --format "$fmt" >"$D/out" || [ $? = 1 ]
-  read -r wall user sys maxrss <"$D/time"
+  read -r wall user sys maxrss < <(tail -n 1 "$D/time")
   python3 -c "
 import sys
 n, wall, cpu = $FILES, float('$wall'), float('$user') + float('$sys')

@@ -156,8 +156,13 @@ fn subdirs(p: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Reads one report (bounded, schema-checked like `diff`).
 pub fn read(file: &Path) -> Result<Input, String> {
-    let text = crate::report::batch::read_facts(file)?;
-    let report = parse(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    read_with(file, &mut Vec::new())
+}
+
+/// [`read`] through `buf`, reused across the reports of one run.
+pub fn read_with(file: &Path, buf: &mut Vec<u8>) -> Result<Input, String> {
+    let text = crate::report::batch::read_facts_into(file, buf)?;
+    let report = parse(text).map_err(|e| format!("{}: {e}", file.display()))?;
     let environment = file
         .parent()
         .and_then(|d| d.file_name())
@@ -584,9 +589,10 @@ pub fn run(
     format: FleetFormat,
     stale_hours: u32,
 ) -> Result<(String, u8), String> {
+    let mut buf = Vec::new();
     let inputs = report_files(paths)?
         .iter()
-        .map(|f| read(f))
+        .map(|f| read_with(f, &mut buf))
         .collect::<Result<Vec<_>, _>>()?;
     if inputs.is_empty() {
         return Err("no report found".into());

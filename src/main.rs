@@ -591,8 +591,9 @@ fn evaluate_files(paths: &[PathBuf], e: &EvalArgs) -> Result<u8, Failure> {
         return Err(usage("several facts files need --output-dir DIR"));
     }
     let mut code = EXIT_OK;
+    let mut buf = Vec::new();
     for (path, name) in &files {
-        let f = report::batch::load_facts(path).map_err(cannot_run)?;
+        let f = report::batch::load_facts_with(path, &mut buf).map_err(cannot_run)?;
         let prefix = several.then_some(name.as_str());
         code = code.max(emit_report(&ev, &f, e, prefix)?);
     }

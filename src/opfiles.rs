@@ -77,14 +77,37 @@ pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
         return Err(ReadError::TooLarge { cap });
     }
     let mut buf = Vec::with_capacity(md.len() as usize);
-    // The file may grow between fstat and read: take at most cap + 1 bytes.
-    f.take(cap + 1)
-        .read_to_end(&mut buf)
+    read_open(f, cap, &mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_capped`] into `buf` (cleared first), so that a batch of files reuses one
+/// allocation.
+pub fn read_capped_into(path: &Path, cap: u64, buf: &mut Vec<u8>) -> Result<(), ReadError> {
+    buf.clear();
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
         .map_err(ReadError::Io)?;
+    let md = f.metadata().map_err(ReadError::Io)?;
+    if !md.is_file() {
+        return Err(ReadError::NotRegular(kind_of(md.file_type())));
+    }
+    if md.len() > cap {
+        return Err(ReadError::TooLarge { cap });
+    }
+    buf.reserve(md.len() as usize + 1);
+    read_open(f, cap, buf)
+}
+
+fn read_open(f: File, cap: u64, buf: &mut Vec<u8>) -> Result<(), ReadError> {
+    // The file may grow between fstat and read: take at most cap + 1 bytes.
+    f.take(cap + 1).read_to_end(buf).map_err(ReadError::Io)?;
     if buf.len() as u64 > cap {
         return Err(ReadError::TooLarge { cap });
     }
-    Ok(buf)
+    Ok(())
 }
 
 /// [`read_capped`], as UTF-8 text.

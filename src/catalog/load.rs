@@ -366,6 +366,7 @@ fn compile_check(
         when,
         spec,
         controls: Default::default(),
+        expected_cache: Default::default(),
     })
 }
 

@@ -115,7 +115,13 @@ pub struct Check {
     /// The compliance controls the check implements (from the pack's `compliance.toml`):
     /// framework id -> control ids.
     pub controls: Controls,
+    /// [`Check::expected`] depends only on the profile's parameter overrides for this
+    /// check: the last one computed, by those overrides (a batch evaluates every file
+    /// under one profile).
+    pub(crate) expected_cache: std::sync::OnceLock<(Option<ParamOverrides>, String)>,
 }
+
+type ParamOverrides = std::collections::BTreeMap<String, toml::Value>;
 
 impl std::ops::Deref for Check {
     type Target = CheckSpec;
@@ -164,6 +170,20 @@ impl Check {
 
     /// What the check expects, under a profile's parameters.
     pub fn expected(&self, profile: &Profile) -> String {
+        let overrides = profile.params.get(&self.spec.id);
+        if let Some((key, text)) = self.expected_cache.get() {
+            if key.as_ref() == overrides {
+                return text.clone();
+            }
+        }
+        let text = self.describe_expected(profile);
+        let _ = self
+            .expected_cache
+            .set((overrides.cloned(), text.clone()));
+        text
+    }
+
+    fn describe_expected(&self, profile: &Profile) -> String {
         let params = self.params_under(profile);
         let cond = self.condition.describe(&params);
         match &self.when {

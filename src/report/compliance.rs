@@ -74,6 +74,15 @@ pub fn summarise(
     if catalog.frameworks.is_empty() {
         return None;
     }
+    // (framework, control) -> the results mapped to it, in results order: one pass.
+    let mut by_control: BTreeMap<(&str, &str), Vec<&CheckResult>> = BTreeMap::new();
+    for r in results {
+        for (fw, ids) in &r.controls {
+            for id in ids {
+                by_control.entry((fw, id)).or_default().push(r);
+            }
+        }
+    }
     let mut out = Compliance::new();
     for fw in &catalog.frameworks {
         if selected.is_some_and(|s| !s.contains(&fw.id)) {
@@ -82,10 +91,9 @@ pub fn summarise(
         let mut controls = Vec::new();
         let mut counts = Counts::default();
         for ctl in &fw.controls {
-            let hits: Vec<&CheckResult> = results
-                .iter()
-                .filter(|r| r.controls.get(&fw.id).is_some_and(|c| c.contains(&ctl.id)))
-                .collect();
+            let hits: &[&CheckResult] = by_control
+                .get(&(fw.id.as_str(), ctl.id.as_str()))
+                .map_or(&[], Vec::as_slice);
             let Some(status) = hits.iter().map(|r| r.outcome).min() else {
                 continue;
             };
