@@ -109,12 +109,7 @@ pub struct Input {
 pub fn parse(text: &str) -> Result<FleetReport, String> {
     let major = |s: &str| s.split('.').next().map(str::to_string);
     match serde_json::from_str::<FleetReport>(text) {
-        Ok(r)
-            if major(&r.schema_version)
-                == major(crate::report::REPORT_SCHEMA_VERSION) =>
-        {
-            Ok(r)
-        }
+        Ok(r) if major(&r.schema_version) == major(crate::report::REPORT_SCHEMA_VERSION) => Ok(r),
         _ => Err(crate::diff::parse_report(text)
             .err()
             .unwrap_or_else(|| "not a stackposture JSON report".into())),

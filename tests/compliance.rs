@@ -68,11 +68,11 @@ fn stderr(o: &Output) -> String {
 fn every_listed_control_is_mapped_and_clear_cases_are_mapped_as_expected() {
     let o = run(&["checks", "list", "--format", "json"]);
     let checks: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
-    let controls = |id: &str| -> Value {
-        checks.iter().find(|c| c["id"] == id).unwrap()["controls"].clone()
-    };
+    let controls =
+        |id: &str| -> Value { checks.iter().find(|c| c["id"] == id).unwrap()["controls"].clone() };
     let s = |v: &Value, fw: &str| -> Vec<String> {
-        v[fw].as_array()
+        v[fw]
+            .as_array()
             .map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect())
             .unwrap_or_default()
     };
@@ -132,10 +132,7 @@ fn unknown_check_framework_or_control_in_a_mapping_is_a_catalog_error() {
             "[CS-SET-005]\nsoc-2 = [\"CC6.1\"]\n",
             "unknown framework \"soc-2\" (one of nist-800-53, cis-v8, iso-27001)",
         ),
-        (
-            "[CS-SET-005]\nnist-800-53 = \"AC-3\"\n",
-            "invalid type",
-        ),
+        ("[CS-SET-005]\nnist-800-53 = \"AC-3\"\n", "invalid type"),
         (
             "[OS-BLOCK-09]\ncis-v8 = [\"3.11\"]\n",
             "the check is in pack openstack, the mapping file in pack cloudstack",
@@ -188,7 +185,10 @@ fn a_catalog_directory_adds_a_framework_and_remaps_a_check() {
     assert_eq!(res["controls"], serde_json::json!({"acme-1": ["A-1"]}));
     let acme = &r["compliance"]["acme-1"];
     assert_eq!(acme["title"], "Acme baseline");
-    assert_eq!(acme["controls"][0]["checks"], serde_json::json!(["CS-SET-005"]));
+    assert_eq!(
+        acme["controls"][0]["checks"],
+        serde_json::json!(["CS-SET-005"])
+    );
     assert_eq!(acme["controls"][0]["status"], res["outcome"]);
     // The other checks keep the embedded mapping.
     assert!(r["compliance"]["nist-800-53"]["controls"]
@@ -233,7 +233,10 @@ fn each_control_is_the_worst_of_its_checks_and_the_counts_add_up() {
                 })
                 .collect();
             let ids: Vec<&Value> = mapped.iter().map(|x| &x["id"]).collect();
-            assert_eq!(ctl["checks"].as_array().unwrap().iter().collect::<Vec<_>>(), ids);
+            assert_eq!(
+                ctl["checks"].as_array().unwrap().iter().collect::<Vec<_>>(),
+                ids
+            );
             let worst = mapped
                 .iter()
                 .map(|x| x["outcome"].as_str().unwrap())
@@ -248,7 +251,11 @@ fn each_control_is_the_worst_of_its_checks_and_the_counts_add_up() {
             *seen_statuses.entry(worst.to_string()).or_insert(0) += 1;
         }
         for k in ["pass", "fail", "unknown", "error", "not_applicable"] {
-            assert_eq!(s["counts"][k], tally.get(k).copied().unwrap_or(0), "{fw} {k}");
+            assert_eq!(
+                s["counts"][k],
+                tally.get(k).copied().unwrap_or(0),
+                "{fw} {k}"
+            );
         }
     }
     // The demo decides controls both ways: the test is not vacuous.
@@ -330,7 +337,9 @@ fn sarif_rules_carry_the_controls_as_tags() {
     )
     .unwrap();
     let report = demo_report(&[]);
-    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
     let mut checked = 0;
     for r in report["results"].as_array().unwrap() {
         let Some(controls) = r["controls"].as_object() else {
@@ -348,7 +357,11 @@ fn sarif_rules_carry_the_controls_as_tags() {
         for (fw, ids) in controls {
             for id in ids.as_array().unwrap() {
                 let tag = format!("{fw}/{}", id.as_str().unwrap());
-                assert!(tags.contains(&tag.as_str()), "{}: {tag} in {tags:?}", r["id"]);
+                assert!(
+                    tags.contains(&tag.as_str()),
+                    "{}: {tag} in {tags:?}",
+                    r["id"]
+                );
                 checked += 1;
             }
         }

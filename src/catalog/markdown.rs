@@ -188,7 +188,11 @@ fn omitted(cat: &Catalog, out: &mut String) {
 fn frameworks(cat: &Catalog, out: &mut String) {
     for f in &cat.frameworks {
         let _ = writeln!(out, "\n## Compliance: {}\n", f.title);
-        let _ = writeln!(out, "Framework id `{}`; official catalog: <{}>.", f.id, f.source);
+        let _ = writeln!(
+            out,
+            "Framework id `{}`; official catalog: <{}>.",
+            f.id, f.source
+        );
         if !f.note.is_empty() {
             let _ = writeln!(out, "{}", one_line(&f.note));
         }

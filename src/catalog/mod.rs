@@ -177,9 +177,7 @@ impl Check {
             }
         }
         let text = self.describe_expected(profile);
-        let _ = self
-            .expected_cache
-            .set((overrides.cloned(), text.clone()));
+        let _ = self.expected_cache.set((overrides.cloned(), text.clone()));
         text
     }
 
