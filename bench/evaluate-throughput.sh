@@ -11,8 +11,11 @@ cd "$(dirname "$0")/.."
 FILES=${FILES:-10000}
 FORMATS=${FORMATS:-"prometheus json sarif"}
 PROFILE=${PROFILE:-release}
-if [ "$PROFILE" = release ]; then cargo build --release -q; else cargo build -q; fi
-BIN=$PWD/target/$PROFILE/stackposture
+# BIN=/path/to/stackposture measures another build (e.g. an older commit's) instead.
+if [ -z "${BIN:-}" ]; then
+  if [ "$PROFILE" = release ]; then cargo build --release -q; else cargo build -q; fi
+  BIN=$PWD/target/$PROFILE/stackposture
+fi
 D=$(mktemp -d /tmp/sp-eval-bench.XXXXXX)
 trap 'rm -rf "$D"' EXIT
 mkdir -p "$D/facts"
