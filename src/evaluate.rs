@@ -86,6 +86,7 @@ pub fn evaluate_check(
         remediation: check.remediation.clone(),
         references: check.references.clone(),
         tags: check.tags.clone(),
+        controls: check.controls.clone(),
         waiver: None,
         skipped: None,
     }

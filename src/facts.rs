@@ -369,6 +369,13 @@ impl Facts {
 
     /// Reads a facts file, refusing other schema versions with a clear message.
     pub fn from_json(text: &str) -> Result<Facts, String> {
+        // One pass straight into the struct (the common case); anything else is parsed
+        // again below for the precise complaint.
+        if let Ok(f) = serde_json::from_str::<Facts>(text) {
+            if f.schema_version == FACTS_SCHEMA_VERSION {
+                return Ok(f);
+            }
+        }
         let v: Value = serde_json::from_str(text).map_err(|e| format!("not a facts file: {e}"))?;
         match v.get("schema_version").and_then(Value::as_u64) {
             Some(n) if n == u64::from(FACTS_SCHEMA_VERSION) => {}

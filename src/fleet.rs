@@ -12,9 +12,13 @@
 //! The environment of a report is the name of the directory holding it
 //! (`fleet reports/` with `reports/prod/*.json` and `reports/staging/*.json`).
 
+use crate::catalog::Severity;
+use crate::evaluate::Outcome;
 use crate::report::escape::text as esc;
-use crate::report::Report;
-use serde::Serialize;
+use crate::report::inventory::Inventory;
+use crate::report::{ProfileInfo, Verdict};
+use crate::score::Scores;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -66,11 +70,50 @@ pub struct FleetOptions {
     pub max_heartbeat_spread: i64,
 }
 
+/// What `fleet` reads of a JSON report: everything but each result's evidence,
+/// rationale, remediation and references, which the parser skips without building them
+/// (most of a report's bytes: reading 10,000 reports must neither build nor keep them).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FleetReport {
+    pub schema_version: String,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub collected_at: Option<String>,
+    pub profile: ProfileInfo,
+    pub verdict: Verdict,
+    pub summary: Scores,
+    pub results: Vec<ResultHead>,
+    #[serde(default)]
+    pub inventory: Option<Inventory>,
+}
+
+/// The part of one result `fleet` shows.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResultHead {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub outcome: Outcome,
+}
+
 /// One report read from disk, with its environment.
 pub struct Input {
     pub file: PathBuf,
     pub environment: String,
-    pub report: Report,
+    pub report: FleetReport,
+}
+
+/// Parses a report for `fleet`: one pass into [`FleetReport`]; anything that does not
+/// parse, or has another major schema version, gets `diff`'s full check and its words.
+pub fn parse(text: &str) -> Result<FleetReport, String> {
+    let major = |s: &str| s.split('.').next().map(str::to_string);
+    match serde_json::from_str::<FleetReport>(text) {
+        Ok(r) if major(&r.schema_version) == major(crate::report::REPORT_SCHEMA_VERSION) => Ok(r),
+        _ => Err(crate::diff::parse_report(text)
+            .err()
+            .unwrap_or_else(|| "not a stackposture JSON report".into())),
+    }
 }
 
 /// The report files under `paths`: files as given; a directory stands for its `*.json`
@@ -108,9 +151,13 @@ fn subdirs(p: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Reads one report (bounded, schema-checked like `diff`).
 pub fn read(file: &Path) -> Result<Input, String> {
-    let text = crate::report::batch::read_facts(file)?;
-    let report =
-        crate::diff::parse_report(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    read_with(file, &mut Vec::new())
+}
+
+/// [`read`] through `buf`, reused across the reports of one run.
+pub fn read_with(file: &Path, buf: &mut Vec<u8>) -> Result<Input, String> {
+    let text = crate::report::batch::read_facts_into(file, buf)?;
+    let report = parse(text).map_err(|e| format!("{}: {e}", file.display()))?;
     let environment = file
         .parent()
         .and_then(|d| d.file_name())
@@ -123,7 +170,7 @@ pub fn read(file: &Path) -> Result<Input, String> {
     })
 }
 
-fn host_of(r: &Report) -> String {
+fn host_of(r: &FleetReport) -> String {
     r.host.clone().unwrap_or_else(|| "(unknown host)".into())
 }
 
@@ -154,7 +201,7 @@ fn shared(inputs: &[Input]) -> Vec<SharedFinding> {
             .report
             .results
             .iter()
-            .filter(|r| r.outcome == crate::evaluate::Outcome::Fail)
+            .filter(|r| r.outcome == Outcome::Fail)
         {
             by_id
                 .entry(&r.id)
@@ -537,9 +584,10 @@ pub fn run(
     format: FleetFormat,
     stale_hours: u32,
 ) -> Result<(String, u8), String> {
+    let mut buf = Vec::new();
     let inputs = report_files(paths)?
         .iter()
-        .map(|f| read(f))
+        .map(|f| read_with(f, &mut buf))
         .collect::<Result<Vec<_>, _>>()?;
     if inputs.is_empty() {
         return Err("no report found".into());

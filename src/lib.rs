@@ -41,6 +41,9 @@ pub struct EvalOptions {
     /// Evaluate only the checks of these packs (`audit` passes the packs detected in
     /// the tree); `None`: every pack.
     pub packs: Option<Vec<String>>,
+    /// Compliance frameworks the report shows (`--framework`, validated ids); `None`: all.
+    /// Narrows the compliance view only: results and scores are the profile's.
+    pub frameworks: Option<Vec<String>>,
 }
 
 /// Evaluates facts under a profile and builds the report. Pure apart from reading the
@@ -64,7 +67,9 @@ pub fn build_report(
     let applied = waivers::apply(&opts.waivers, &results, facts.host.as_deref(), now);
     for (r, w) in results.iter_mut().zip(applied) {
         r.waiver = w;
+        report::compliance::restrict(&mut r.controls, opts.frameworks.as_deref());
     }
+    let compliance = report::compliance::summarise(catalog, &results, opts.frameworks.as_deref());
     let mut report = Report::new(
         facts,
         profile,
@@ -73,6 +78,7 @@ pub fn build_report(
         opts.min_score.unwrap_or(profile.pass_mark),
     );
     report.duty_titles = catalog.duty_titles();
+    report.compliance = compliance;
     report
 }
 

@@ -315,6 +315,11 @@ struct EvalArgs {
     /// counting for the exit code until they expire; outcomes and scores are unchanged.
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
+    /// Compliance frameworks to show (nist-800-53, cis-v8, iso-27001; repeatable or
+    /// comma-separated; default: all): the per-framework summaries and each result's
+    /// controls keep only these. Results, scores and the exit code are unchanged.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    framework: Vec<String>,
     #[command(flatten)]
     catalog: CatalogArgs,
 }
@@ -480,11 +485,16 @@ fn emit_formats(
         )));
     }
     for f in formats {
-        let name = match prefix {
-            Some(p) => format!("{p}.{}", f.file_name()),
-            None => f.file_name().to_string(),
-        };
-        emit(&report::render(report, f, opts), Some(&dir.join(name)))?;
+        let text = report::render(report, f, opts);
+        match prefix {
+            // One of many facts files: no fsync per file, one sync of the batch at the end.
+            Some(p) => {
+                let path = dir.join(format!("{p}.{}", f.file_name()));
+                opfiles::write_atomic_unsynced(&path, text.as_bytes())
+                    .map_err(|e| cannot_run(format!("cannot write {}: {e}", path.display())))?
+            }
+            None => emit(&text, Some(&dir.join(f.file_name())))?,
+        }
     }
     Ok(())
 }
@@ -522,12 +532,17 @@ fn evaluator(e: &EvalArgs) -> Result<Evaluator, Failure> {
         }
         None => Vec::new(),
     };
+    let frameworks = (!e.framework.is_empty())
+        .then(|| stackposture::catalog::compliance::select(&cat.frameworks, &e.framework))
+        .transpose()
+        .map_err(|err| usage(format!("--framework: {err}")))?;
     let opts = EvalOptions {
         fail_on: e.fail_on.map(Severity::from),
         min_score: e.min_score,
         as_of,
         waivers,
         packs: None,
+        frameworks,
     };
     Ok(Evaluator { cat, opts })
 }
@@ -576,10 +591,15 @@ fn evaluate_files(paths: &[PathBuf], e: &EvalArgs) -> Result<u8, Failure> {
         return Err(usage("several facts files need --output-dir DIR"));
     }
     let mut code = EXIT_OK;
+    let mut buf = Vec::new();
     for (path, name) in &files {
-        let f = report::batch::load_facts(path).map_err(cannot_run)?;
+        let f = report::batch::load_facts_with(path, &mut buf).map_err(cannot_run)?;
         let prefix = several.then_some(name.as_str());
         code = code.max(emit_report(&ev, &f, e, prefix)?);
+    }
+    if let (true, Some(dir)) = (several, &e.output_dir) {
+        opfiles::sync_filesystem(dir)
+            .map_err(|err| cannot_run(format!("cannot sync {}: {err}", dir.display())))?;
     }
     Ok(code)
 }

@@ -118,6 +118,10 @@ pub struct CheckResult {
     pub remediation: String,
     pub references: Vec<String>,
     pub tags: Vec<String>,
+    /// The compliance controls the check implements: framework id -> control ids (report
+    /// schema 1.2.0; absent when the check maps to none, or none of `--framework`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub controls: crate::catalog::Controls,
     /// An operator's waiver for this finding (see `waivers`); the outcome is unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<AppliedWaiver>,
@@ -190,6 +194,7 @@ mod tests {
             tags: vec![],
             waiver: None,
             skipped: None,
+            controls: Default::default(),
         }
     }
 

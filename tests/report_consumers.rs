@@ -410,6 +410,22 @@ fn html_renders_in_chromium_with_the_json_counts() {
     // The script ran under the CSP and counted the rows it shows.
     let results = json["results"].as_array().unwrap().len() as u64;
     assert_eq!(grab("shown"), results);
+    // The compliance section: per framework, the controls by status as in the JSON, one
+    // row per control; the filters above still count only result rows.
+    let comp = json["compliance"].as_object().unwrap();
+    assert!(!comp.is_empty());
+    let mut controls = 0;
+    for (fw, sum) in comp {
+        for k in ["fail", "error", "unknown", "pass", "not_applicable"] {
+            assert_eq!(
+                grab(&format!("fw-{fw}-{k}")),
+                sum["counts"][k].as_u64().unwrap(),
+                "{fw} {k}"
+            );
+        }
+        controls += sum["controls"].as_array().unwrap().len();
+    }
+    assert_eq!(dom.matches("<tr class=\"control ").count(), controls);
     // Findings first.
     let first = dom.find("data-outcome=\"fail\"").unwrap();
     assert!(dom.find("data-outcome=\"pass\"").is_none_or(|p| p > first));

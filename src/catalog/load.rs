@@ -9,6 +9,7 @@
 //! - any other `*.toml`: checks of the nearest enclosing pack directory; else of the pack
 //!   its parent directory is named after; else of [`DEFAULT_PACK`].
 
+use super::compliance::{self, Mapping, FRAMEWORKS_FILE, MAPPING_FILE};
 use super::history;
 use super::spec::CheckFile;
 use super::{
@@ -60,6 +61,7 @@ fn embedded_files() -> Vec<SourceFile> {
 }
 
 static EMBEDDED_PACKS: OnceLock<Result<Vec<Pack>, CatalogError>> = OnceLock::new();
+static EMBEDDED_FRAMEWORKS: OnceLock<Result<Vec<super::Framework>, CatalogError>> = OnceLock::new();
 static BUILTIN: OnceLock<Result<Catalog, CatalogError>> = OnceLock::new();
 
 fn embedded_packs() -> Result<&'static [Pack], CatalogError> {
@@ -73,10 +75,33 @@ fn embedded_packs() -> Result<&'static [Pack], CatalogError> {
         .map_err(Clone::clone)
 }
 
+/// The embedded framework catalog: like the packs, the vocabulary a `--catalog`
+/// directory builds on even with `--no-builtin-catalog`.
+fn embedded_frameworks() -> Result<&'static [super::Framework], CatalogError> {
+    EMBEDDED_FRAMEWORKS
+        .get_or_init(|| {
+            let mut fws = Vec::new();
+            for f in embedded_files().iter().filter(|f| is_frameworks(f)) {
+                compliance::merge_frameworks(&mut fws, &f.name, &f.text)?;
+            }
+            Ok(fws)
+        })
+        .as_deref()
+        .map_err(Clone::clone)
+}
+
+fn is_frameworks(f: &SourceFile) -> bool {
+    f.file_name() == FRAMEWORKS_FILE && !in_profiles(f)
+}
+
+fn is_mapping(f: &SourceFile) -> bool {
+    f.file_name() == MAPPING_FILE && !in_profiles(f)
+}
+
 pub(super) fn builtin() -> Result<&'static Catalog, CatalogError> {
     BUILTIN
         .get_or_init(|| {
-            let mut b = Builder::new(embedded_packs()?.to_vec());
+            let mut b = Builder::new(embedded_packs()?.to_vec())?;
             b.add(embedded_tree(), true)?;
             b.finish()
         })
@@ -121,7 +146,7 @@ pub(super) fn load(src: &CatalogSource) -> Result<Catalog, CatalogError> {
         return builtin().cloned();
     }
     let mut b = if src.no_builtin {
-        Builder::new(embedded_packs()?.to_vec())
+        Builder::new(embedded_packs()?.to_vec())?
     } else {
         Builder::from(builtin()?.clone())
     };
@@ -146,6 +171,10 @@ struct Builder {
     profiles: Vec<(String, String, Option<String>)>,
     /// `[[setting]]` names seen, with whether from the embedded catalog.
     setting_names: BTreeSet<(String, bool)>,
+    /// Compliance mapping files (name, text, pack), parsed once every framework is known.
+    mappings: Vec<(String, String, String)>,
+    /// The mapping so far (from the catalog this one extends).
+    mapping: Mapping,
 }
 
 impl From<Catalog> for Builder {
@@ -156,21 +185,30 @@ impl From<Catalog> for Builder {
             .enumerate()
             .map(|(i, c)| (c.id.clone(), (i, true)))
             .collect();
+        let mapping = cat
+            .checks
+            .iter()
+            .filter(|c| !c.controls.is_empty())
+            .map(|c| (c.id.clone(), (c.location.clone(), 0, c.controls.clone())))
+            .collect();
         Builder {
             cat,
             by_id,
             profiles: Vec::new(),
             setting_names: BTreeSet::new(),
+            mappings: Vec::new(),
+            mapping,
         }
     }
 }
 
 impl Builder {
-    fn new(packs: Vec<Pack>) -> Builder {
-        Builder::from(Catalog {
+    fn new(packs: Vec<Pack>) -> Result<Builder, CatalogError> {
+        Ok(Builder::from(Catalog {
             packs,
+            frameworks: embedded_frameworks()?.to_vec(),
             ..Catalog::default()
-        })
+        }))
     }
 
     fn add_all(&mut self, trees: Vec<Tree>) -> Result<(), CatalogError> {
@@ -185,8 +223,18 @@ impl Builder {
             if is_manifest(&f) || f.file_name().starts_with("advisories.") {
                 continue;
             }
+            if is_frameworks(&f) {
+                // The embedded frameworks are already there (`Builder::new`).
+                if !builtin {
+                    compliance::merge_frameworks(&mut self.cat.frameworks, &f.name, &f.text)?;
+                }
+                continue;
+            }
             let pack = self.pack_of(&tree.pack_dirs, &f);
-            if in_profiles(&f) {
+            if is_mapping(&f) {
+                let pack = pack.unwrap_or_else(|| DEFAULT_PACK.to_string());
+                self.mappings.push((f.name, f.text, pack));
+            } else if in_profiles(&f) {
                 self.profiles.push((f.name, f.text, pack));
             } else {
                 let pack = pack.unwrap_or_else(|| DEFAULT_PACK.to_string());
@@ -283,6 +331,12 @@ impl Builder {
     fn finish(mut self) -> Result<Catalog, CatalogError> {
         let cat = &mut self.cat;
         cat.checks.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut file_packs = BTreeMap::new();
+        for (name, text, pack) in &self.mappings {
+            compliance::merge_mapping(&mut self.mapping, &cat.frameworks, name, text)?;
+            file_packs.insert(name.clone(), pack.clone());
+        }
+        compliance::apply(&mut cat.checks, &self.mapping, &file_packs)?;
         attach_history(cat)?;
         let ids: BTreeSet<&str> = cat.checks.iter().map(|c| c.id.as_str()).collect();
         let mut parsed: Vec<Profile> = Vec::new();
@@ -369,6 +423,8 @@ fn compile_check(
         condition,
         when,
         spec,
+        controls: Default::default(),
+        expected_cache: Default::default(),
     })
 }
 

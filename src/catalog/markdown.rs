@@ -37,6 +37,7 @@ pub fn render(cat: &Catalog) -> String {
     index(cat, &mut out);
     duties(cat, &mut out);
     omitted(cat, &mut out);
+    frameworks(cat, &mut out);
     // One trailing newline.
     while out.ends_with("\n\n") {
         out.pop();
@@ -148,6 +149,11 @@ fn check(cat: &Catalog, c: &Check, default_profile: Option<&Profile>, out: &mut 
     if !c.tags.is_empty() {
         let _ = writeln!(out, "- Tags: {}", c.tags.join(", "));
     }
+    for f in &cat.frameworks {
+        if let Some(ids) = c.controls.get(&f.id) {
+            let _ = writeln!(out, "- {}: {}", f.title, ids.join(", "));
+        }
+    }
     let _ = writeln!(out, "\n{}\n", one_line(&c.rationale));
     let _ = writeln!(out, "Remediation:\n\n```");
     let _ = writeln!(out, "{}", c.remediation.trim());
@@ -173,6 +179,38 @@ fn omitted(cat: &Catalog, out: &mut String) {
                 o.item.replace('|', "\\|"),
                 one_line(&o.reason).replace('|', "\\|"),
                 o.references.join("; ")
+            );
+        }
+    }
+}
+
+/// The frameworks the checks are mapped to: each control with the checks that implement it.
+fn frameworks(cat: &Catalog, out: &mut String) {
+    for f in &cat.frameworks {
+        let _ = writeln!(out, "\n## Compliance: {}\n", f.title);
+        let _ = writeln!(
+            out,
+            "Framework id `{}`; official catalog: <{}>.",
+            f.id, f.source
+        );
+        if !f.note.is_empty() {
+            let _ = writeln!(out, "{}", one_line(&f.note));
+        }
+        let _ = writeln!(out, "\n| control | title | checks |");
+        let _ = writeln!(out, "|---|---|---|");
+        for ctl in &f.controls {
+            let checks: Vec<&str> = cat
+                .checks
+                .iter()
+                .filter(|c| c.controls.get(&f.id).is_some_and(|v| v.contains(&ctl.id)))
+                .map(|c| c.id.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                ctl.id,
+                ctl.title.replace('|', "\\|"),
+                checks.join(", ")
             );
         }
     }

@@ -10,6 +10,7 @@
 //!
 //! No check can run a command: a condition is a small declarative expression over facts.
 
+pub mod compliance;
 mod expr;
 pub mod history;
 mod keys;
@@ -21,6 +22,7 @@ mod profile;
 mod spec;
 pub mod value;
 
+pub use compliance::{Control, Controls, Framework};
 pub use expr::{Absent, Expr, Leaf};
 pub use keys::{covers, nearest};
 pub use ops::{Env, Params, Test};
@@ -111,7 +113,16 @@ pub struct Check {
     pub condition: Expr,
     /// Applicability: when this evaluates false the check is `not_applicable`.
     pub when: Option<Expr>,
+    /// The compliance controls the check implements (from the pack's `compliance.toml`):
+    /// framework id -> control ids.
+    pub controls: Controls,
+    /// [`Check::expected`] depends only on the profile's parameter overrides for this
+    /// check: the last one computed, by those overrides (a batch evaluates every file
+    /// under one profile).
+    pub(crate) expected_cache: std::sync::OnceLock<(Option<ParamOverrides>, String)>,
 }
+
+type ParamOverrides = std::collections::BTreeMap<String, toml::Value>;
 
 impl std::ops::Deref for Check {
     type Target = CheckSpec;
@@ -120,9 +131,22 @@ impl std::ops::Deref for Check {
     }
 }
 
+/// A check as listed: as written, plus its compliance controls (when it has any).
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    spec: &'a CheckSpec,
+    #[serde(skip_serializing_if = "Controls::is_empty")]
+    controls: &'a Controls,
+}
+
 impl Serialize for Check {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.spec.serialize(s)
+        Listed {
+            spec: &self.spec,
+            controls: &self.controls,
+        }
+        .serialize(s)
     }
 }
 
@@ -147,6 +171,18 @@ impl Check {
 
     /// What the check expects, under a profile's parameters.
     pub fn expected(&self, profile: &Profile) -> String {
+        let overrides = profile.params.get(&self.spec.id);
+        if let Some((key, text)) = self.expected_cache.get() {
+            if key.as_ref() == overrides {
+                return text.clone();
+            }
+        }
+        let text = self.describe_expected(profile);
+        let _ = self.expected_cache.set((overrides.cloned(), text.clone()));
+        text
+    }
+
+    fn describe_expected(&self, profile: &Profile) -> String {
         let params = self.params_under(profile);
         let cond = self.condition.describe(&params);
         match &self.when {
@@ -198,6 +234,8 @@ pub struct Catalog {
     pub profiles: Vec<Profile>,
     /// Settings by release, by name (`[[setting]]` entries).
     pub settings: std::collections::BTreeMap<String, std::sync::Arc<history::SettingHistory>>,
+    /// The compliance frameworks and their controls (`checks/frameworks.toml`).
+    pub frameworks: Vec<Framework>,
 }
 
 /// Where to load the catalog from.
@@ -237,6 +275,10 @@ impl Catalog {
     /// The profile used when none is named: the one marked `default = true`.
     pub fn default_profile(&self) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.default)
+    }
+
+    pub fn framework(&self, id: &str) -> Option<&Framework> {
+        self.frameworks.iter().find(|f| f.id == id)
     }
 
     pub fn pack(&self, id: &str) -> Option<&Pack> {

@@ -59,9 +59,21 @@ pub fn read_facts(p: &Path) -> Result<String, String> {
         .map_err(|e| format!("cannot read {}: {e}", p.display()))
 }
 
+/// [`read_facts`] into `buf` (reused across a batch), as text.
+pub fn read_facts_into<'a>(p: &Path, buf: &'a mut Vec<u8>) -> Result<&'a str, String> {
+    crate::opfiles::read_capped_into(p, MAX_FACTS_BYTES, buf)
+        .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    std::str::from_utf8(buf).map_err(|_| format!("cannot read {}: not valid UTF-8", p.display()))
+}
+
 /// Reads and parses one facts file.
 pub fn load_facts(p: &Path) -> Result<crate::facts::Facts, String> {
-    let f = crate::facts::Facts::from_json(&read_facts(p)?)
+    load_facts_with(p, &mut Vec::new())
+}
+
+/// [`load_facts`] reading through `buf` (reused across a batch).
+pub fn load_facts_with(p: &Path, buf: &mut Vec<u8>) -> Result<crate::facts::Facts, String> {
+    let f = crate::facts::Facts::from_json(read_facts_into(p, buf)?)
         .map_err(|e| format!("{}: {e}", p.display()))?;
     // The reference time of date conditions: an impossible date is refused, never read
     // as some other day.

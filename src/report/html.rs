@@ -175,6 +175,7 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
     let mut out = String::new();
     head(&mut out, report);
     summary(&mut out, report);
+    super::compliance::html(&mut out, report);
     filters(&mut out, report);
     out.push_str(
         "<table id=\"results\"><tr><th>Result</th><th>Severity</th><th>Check</th>\

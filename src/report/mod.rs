@@ -2,6 +2,7 @@
 
 pub mod anchor;
 pub mod batch;
+pub mod compliance;
 pub mod csv;
 pub mod escape;
 pub mod html;
@@ -79,6 +80,10 @@ pub struct Report {
     /// What `fleet` compares across hosts (schema 1.1.0); absent when nothing was observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<inventory::Inventory>,
+    /// Per-framework compliance summaries (schema 1.2.0, see `compliance`); absent when
+    /// the catalog has no framework.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<compliance::Compliance>,
     /// Sources (`db.properties:12`) of the facts that anchor DB and TLS results to a line
     /// (see `anchor`); not part of the JSON report.
     #[serde(skip)]
@@ -134,6 +139,7 @@ impl Report {
             results,
             duty_titles: BTreeMap::new(),
             inventory: inventory::Inventory::from_facts(facts),
+            compliance: None,
             anchors: anchor::collect(facts),
         }
     }

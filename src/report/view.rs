@@ -295,6 +295,7 @@ mod tests {
             remediation: "fix\nit".into(),
             references: vec![],
             tags: vec![],
+            controls: Default::default(),
             waiver: None,
             skipped: None,
         }
