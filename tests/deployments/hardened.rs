@@ -17,8 +17,7 @@
 //!   records, requiring a client certificate; nothing on the plain HTTP port.
 //!
 //! Under `production` the audit exits 0 and the only checks that are not `pass` are listed
-//! with the reason: [`HARDENED_NOT_PASS`] (they cannot pass in a test tree), and, for now,
-//! [`PENDING_OTHER_BRANCH`] (a result another issue-11 branch fixes; removed after merge).
+//! with the reason in [`HARDENED_NOT_PASS`] (they cannot pass in a test tree).
 
 use super::*;
 use common::tls::{openssl, s_server, Proc};
@@ -50,14 +49,6 @@ const HARDENED_NOT_PASS: &[(&str, &str, &str)] = &[
     ("CS-DBS-003", "not_applicable", "the private MariaDB is on loopback: no remote DB link to protect"),
     ("CS-SEC-006", "not_applicable", "the private MariaDB is on loopback: db.cloud.useSSL stays off, no DB keystore"),
     ("CS-AUTH-004", "not_applicable", "no SSO key (CS-SET-023): the SSO tolerance does not apply"),
-];
-
-/// TEMPORARY: checks whose result on today's main is wrong for this deployment and is
-/// fixed by another issue-11 branch: (id, today's outcome, issue 11 item, why). The lead
-/// removes each entry when that branch is merged; an entry whose check then passes makes
-/// this test fail, naming the entry to remove.
-#[rustfmt::skip]
-const PENDING_OTHER_BRANCH: &[(&str, &str, u8, &str)] = &[
 ];
 
 /// The package layout of a tree.
@@ -740,17 +731,13 @@ fn hardened_facts(f: &Value, layout: Layout, db: &DbAccount) {
     assert_eq!(leaf["issued_by_root_ca"], false, "{leaf}");
 }
 
-/// Every check is `pass`, or listed with the reason in [`HARDENED_NOT_PASS`] or
-/// [`PENDING_OTHER_BRANCH`] with the outcome it has. Returns what is wrong.
+/// Every check is `pass`, or listed with the reason in [`HARDENED_NOT_PASS`] with the
+/// outcome it has. Returns what is wrong.
 fn hardened_outcomes(report: &Value) -> Vec<String> {
-    let mut allowed: BTreeMap<&str, (&str, String)> = HARDENED_NOT_PASS
+    let allowed: BTreeMap<&str, (&str, String)> = HARDENED_NOT_PASS
         .iter()
         .map(|(id, o, why)| (*id, (*o, why.to_string())))
         .collect();
-    for (id, o, item, why) in PENDING_OTHER_BRANCH {
-        let prev = allowed.insert(id, (o, format!("PENDING item {item}: {why}")));
-        assert!(prev.is_none(), "{id} is listed twice");
-    }
     let got = outcomes(report);
     let mut wrong = Vec::new();
     for (id, (o, r)) in &got {
@@ -762,13 +749,10 @@ fn hardened_outcomes(report: &Value) -> Vec<String> {
         if ok {
             continue;
         }
-        let pending = PENDING_OTHER_BRANCH.iter().find(|p| p.0 == id);
-        wrong.push(match pending {
-            Some((_, was, item, _)) if o == "pass" => format!(
-                "{id}: now pass (was {was}): remove it from PENDING_OTHER_BRANCH (issue 11 item {item})"
-            ),
-            _ => format!("{id}: {o}: {}", r.get("reason").unwrap_or(&r["evidence"])),
-        });
+        wrong.push(format!(
+            "{id}: {o}: {}",
+            r.get("reason").unwrap_or(&r["evidence"])
+        ));
     }
     for id in allowed.keys() {
         if !got.contains_key(*id) {
