@@ -257,7 +257,7 @@ impl<'a> Evaluator<'a> {
             }
             None => {}
         }
-        if let Some(b) = l.test.when_absent() {
+        if let Some(b) = l.test.when_absent().filter(|_| !l.if_absent_own) {
             self.push(obs);
             return tri(b);
         }

@@ -36,6 +36,10 @@ pub struct Leaf {
     /// `fact` or `fact.field`, as the description names it.
     pub subject: String,
     pub if_absent: Absent,
+    /// The leaf names its own `if_absent`: for `present`/`absent`, which otherwise decide a
+    /// known-absent fact themselves, that choice wins (`if_absent = "unknown"`: the fact
+    /// must have been observed, e.g. a key an older collector did not write).
+    pub if_absent_own: bool,
     pub test: Arc<dyn Test>,
     /// The catalog line that names the fact (the leaf's own `fact`, else the check's).
     pub line: usize,
@@ -205,6 +209,7 @@ fn compile_leaf(
         fact: fact.to_string(),
         field,
         if_absent,
+        if_absent_own: cond.if_absent.is_some(),
         test,
         line,
         history: None,
