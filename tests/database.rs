@@ -6,8 +6,8 @@
 
 mod common;
 
-use aes_gcm::aead::{Aead, KeyInit};
 use base64::Engine as _;
+use common::cipher::v2;
 use common::mariadb::{self, TestDb, SCHEMA_411, SCHEMA_422};
 use serde_json::Value;
 use sha2::Digest as _;
@@ -22,21 +22,6 @@ const MS_KEY: &str = "ms-key-Tq4!long";
 const DB_KEY: &str = "db-key-Hw7#long";
 const CANARY_HIDDEN: &str = "CANARY-hidden-9f3e1c";
 const CANARY_PRIVKEY: &str = "CANARY-privkey-77aa01";
-
-/// V2 (Tink AES-GCM layout) encryption for test data; the layout itself is proven
-/// against Tink in tests/encryption_oracles.rs.
-fn v2(key: &str, pt: &str) -> String {
-    static N: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
-    let k: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
-    let c = aes_gcm::Aes256Gcm::new_from_slice(&k).unwrap();
-    let iv = [N.fetch_add(1, std::sync::atomic::Ordering::SeqCst); 12];
-    let mut out = iv.to_vec();
-    out.extend(
-        c.encrypt(&aes_gcm::Nonce::try_from(&iv[..]).unwrap(), pt.as_bytes())
-            .unwrap(),
-    );
-    base64::engine::general_purpose::STANDARD.encode(out)
-}
 
 fn q(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))

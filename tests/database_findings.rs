@@ -7,53 +7,13 @@
 
 mod common;
 
-use aes_gcm::aead::{Aead, KeyInit};
-use base64::Engine as _;
-use common::mariadb::{self, skip, TestDb, SCHEMA_422};
+use common::cipher::{jasypt_v1, v2};
+use common::mariadb::{self, TestDb, SCHEMA_422};
 use serde_json::Value;
-use sha2::Digest as _;
 use std::path::Path;
 use std::process::Command;
 
 const DB_KEY: &str = "db-key-Hw7#long";
-
-/// V2 (Tink AES-GCM layout, proven against Tink in tests/encryption_oracles.rs).
-fn v2(key: &str, pt: &str) -> String {
-    static N: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
-    let k: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
-    let c = aes_gcm::Aes256Gcm::new_from_slice(&k).unwrap();
-    let iv = [N.fetch_add(1, std::sync::atomic::Ordering::SeqCst); 12];
-    let mut out = iv.to_vec();
-    out.extend(
-        c.encrypt(&aes_gcm::Nonce::try_from(&iv[..]).unwrap(), pt.as_bytes())
-            .unwrap(),
-    );
-    base64::engine::general_purpose::STANDARD.encode(out)
-}
-
-/// V1 from Jasypt itself (Debian's libjasypt-java), the library CloudStack's V1 wraps.
-fn jasypt_v1(key: &str, pt: &str) -> Option<String> {
-    const JASYPT: &str = "/usr/share/java/jasypt.jar";
-    if !Path::new(JASYPT).is_file() {
-        skip("jasypt (apt-get install libjasypt-java)");
-        return None;
-    }
-    let o = Command::new("java")
-        .args([
-            "-cp",
-            JASYPT,
-            "org.jasypt.intf.cli.JasyptPBEStringEncryptionCLI",
-        ])
-        .arg(format!("input={pt}"))
-        .arg(format!("password={key}"))
-        .args(["algorithm=PBEWithMD5AndDES", "verbose=false"])
-        .output()
-        .ok()?;
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let ct = String::from_utf8(o.stdout).unwrap().trim().to_string();
-    assert!(!ct.is_empty());
-    Some(ct)
-}
 
 fn q(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))

@@ -6,41 +6,10 @@
 
 mod common;
 
-use common::mariadb::skip;
 use stackposture::collect::database::{DbOptions, SecretString};
 use stackposture::collect::encryption::{decrypt, decrypt_v1, decrypt_v2, Version};
 use stackposture::collect::{self, CollectOptions};
 use std::process::Command;
-
-const JASYPT: &str = "/usr/share/java/jasypt.jar";
-
-fn jasypt_encrypt(key: &str, pt: &str) -> Option<String> {
-    if !std::path::Path::new(JASYPT).is_file() {
-        skip("jasypt (apt-get install libjasypt-java)");
-        return None;
-    }
-    let o = Command::new("java")
-        .args([
-            "-cp",
-            JASYPT,
-            "org.jasypt.intf.cli.JasyptPBEStringEncryptionCLI",
-        ])
-        .arg(format!("input={pt}"))
-        .arg(format!("password={key}"))
-        .args(["algorithm=PBEWithMD5AndDES", "verbose=false"])
-        .output()
-        .ok()?;
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let ct = String::from_utf8(o.stdout).unwrap().trim().to_string();
-    // SunJCE's PBE refuses non-ASCII passwords ("Password is not ASCII"), so V1 keys
-    // are ASCII in practice; the CLI then prints nothing.
-    assert!(
-        !ct.is_empty(),
-        "jasypt gave no ciphertext: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    Some(ct)
-}
 
 const TINK_PY: &str = r#"
 import sys, hashlib, base64, tink
@@ -81,7 +50,7 @@ const CASES: &[(&str, &str)] = &[
 #[test]
 fn v1_matches_jasypt() {
     for (key, pt) in CASES {
-        let Some(ct) = jasypt_encrypt(key, pt) else {
+        let Some(ct) = common::cipher::jasypt_v1(key, pt) else {
             return;
         };
         assert_eq!(decrypt_v1(key, &ct).unwrap().expose(), *pt, "{key}");
@@ -145,7 +114,7 @@ fn no_db(
 
 #[test]
 fn properties_enc_values_with_each_key_source() {
-    let Some(v1) = jasypt_encrypt("password", "cloud") else {
+    let Some(v1) = common::cipher::jasypt_v1("password", "cloud") else {
         return;
     };
     let Some(v2) = tink_encrypt("password", "S3cure-DB-key") else {

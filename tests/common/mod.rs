@@ -1,6 +1,7 @@
 //! Shared test helpers.
 #![allow(dead_code)]
 
+pub mod cipher;
 pub mod mariadb;
 pub mod rpm;
 
