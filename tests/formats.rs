@@ -2,8 +2,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use common::py;
+
+use std::process::Command;
 
 fn report(format: &str) -> String {
     let m = env!("CARGO_MANIFEST_DIR");
@@ -20,20 +21,6 @@ fn report(format: &str) -> String {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn py(python: &str, script: &str, input: &str) -> String {
-    let mut c = Command::new(python)
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let o = c.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
 

@@ -80,3 +80,21 @@ pub fn python_with(module: &str) -> Option<String> {
 }
 pub mod tls;
 pub mod tree;
+
+/// Runs `python -c script` with `input` on its standard input; its standard output (the
+/// script must succeed).
+pub fn py(python: &str, script: &str, input: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut c = Command::new(python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
